@@ -1,0 +1,35 @@
+// Prometheus metrics of the extender. One registry per server so tests can build many servers.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ExtenderMetrics {
+  registry: Registry;
+  requests: Counter<'verb' | 'outcome'>;
+  duration: Histogram<'verb'>;
+  decisions: Counter<'kind'>;
+  nodeVerdicts: Counter<'result'>;
+  binds: Counter<'result'>;
+  cacheObjects: Gauge<'kind'>;
+}
+
+export function createExtenderMetrics(sizes: () => Record<string, number>, withDefaults = false): ExtenderMetrics {
+  const registry = new Registry();
+  if (withDefaults) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    requests: new Counter({ name: 'extender_requests_total', help: 'Extender verb requests by outcome (ok, error, bad_request, not_ready).', labelNames: ['verb', 'outcome'], registers: [registry] }),
+    duration: new Histogram({
+      name: 'extender_request_duration_seconds', help: 'Server-side time per verb request, decode to encode.', labelNames: ['verb'], registers: [registry],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30],
+    }),
+    decisions: new Counter({ name: 'extender_filter_decisions_total', help: 'filter calls by the kind of pod decided (plain, local-lvm, gang, blocked).', labelNames: ['kind'], registers: [registry] }),
+    nodeVerdicts: new Counter({ name: 'extender_node_verdicts_total', help: 'Per-node filter results (passed, failed, unresolvable).', labelNames: ['result'], registers: [registry] }),
+    binds: new Counter({ name: 'extender_binds_total', help: 'bind results (bound, already_bound, refused, failed, held_timeout).', labelNames: ['result'], registers: [registry] }),
+    cacheObjects: new Gauge({
+      name: 'extender_cache_objects', help: 'Objects in the extender cache by kind.', labelNames: ['kind'], registers: [registry],
+      collect() {
+        for (const [k, v] of Object.entries(sizes())) this.set({ kind: k }, v);
+      },
+    }),
+  };
+}

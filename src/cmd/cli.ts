@@ -1,0 +1,72 @@
+// The what-if command: takes a snapshot of a cluster and a manifest, and prints each node's
+// verdict and reason for each pod the manifest makes, deciding and binding pods in turn as the
+// scheduler would (so a sequence of pods behaves as it would live).
+//
+//   npm run cli -- decide --snapshot cluster.yaml --manifest job.yaml [--json]
+
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { loadExtenderConfig } from '../config/extender.js';
+import { ClusterState } from '../core/state.js';
+import { loadSnapshotObjects, snapshotClock, snapshotObjects } from '../adapters/kube/snapshot.js';
+import { expandWorkload } from '../adapters/kube/workloads.js';
+import { toPod, toPvc } from '../adapters/kube/convert.js';
+import { decideSequence, type PodDecision } from '../adapters/whatif.js';
+
+function usage(msg?: string): never {
+  if (msg) process.stderr.write(`edge-gang: ${msg}\n`);
+  process.stderr.write('usage: edge-gang decide --snapshot FILE --manifest FILE [--json] [extender flags]\n');
+  process.exit(2);
+}
+
+function takeFlag(args: string[], name: string): string | undefined {
+  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return undefined;
+  const a = args[i] as string;
+  const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[i + 1];
+  args.splice(i, a.includes('=') ? 1 : 2);
+  return v;
+}
+
+function print(decisions: PodDecision[]): void {
+  for (const d of decisions) {
+    const head = d.boundTo ? `bound to ${d.boundTo}` : d.heldAtBarrier ? `held at the gang barrier (planned ${d.chosen})` : 'stays Pending';
+    process.stdout.write(`\npod ${d.pod}: ${head}\n`);
+    for (const n of d.nodes) process.stdout.write(`  ${n.verdict.padEnd(13)} ${n.node.padEnd(20)} ${n.reason}\n`);
+  }
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const command = args.shift();
+  if (command !== 'decide') usage(command ? `unknown command ${command}` : 'no command');
+  const snapshot = takeFlag(args, 'snapshot');
+  const manifest = takeFlag(args, 'manifest');
+  const asJson = args.includes('--json');
+  if (asJson) args.splice(args.indexOf('--json'), 1);
+  if (!snapshot || !manifest) usage('--snapshot and --manifest are required');
+  const loaded = loadExtenderConfig(args, {});
+  if (loaded.kind === 'invalid') usage(loaded.errors.join('; '));
+  const state = new ClusterState(loaded.config.core);
+  loadSnapshotObjects(state, snapshotObjects(readFileSync(snapshot, 'utf8')));
+  const pods = [];
+  for (const doc of parseAllDocuments(readFileSync(manifest, 'utf8'))) {
+    const o = doc.toJS() as Record<string, unknown> | null;
+    if (!o) continue;
+    if (o.kind === 'PersistentVolumeClaim') {
+      const pvc = toPvc(o);
+      if (pvc && !state.pvcs.has(`${pvc.namespace}/${pvc.name}`)) state.setPvc(pvc);
+      continue;
+    }
+    for (const p of expandWorkload(o)) {
+      const m = toPod(p);
+      if (m) pods.push(m);
+    }
+  }
+  if (pods.length === 0) usage(`${manifest} makes no pods (expected Pod, Deployment, Job, StatefulSet, TFJob, PyTorchJob)`);
+  const decisions = decideSequence(state, pods, snapshotClock(state)());
+  if (asJson) process.stdout.write(`${JSON.stringify(decisions, null, 2)}\n`);
+  else print(decisions);
+}
+
+main();

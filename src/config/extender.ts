@@ -1,0 +1,175 @@
+// The extender's configuration: one schema, defaults inline, every error reported at once, frozen.
+// Values come from command-line flags (--port 8888) or environment variables (EXTENDER_PORT=8888);
+// flags win. The table in README.md lists the same entries.
+
+import type { CoreConfig, LvmSteering, ScoringStrategy } from '../core/config.js';
+import { DEFAULT_LOCAL_PROVISIONER, DEFAULT_LOCAL_STORAGE_CLASS, DEFAULT_VG_NAME, LABEL_LOCAL_STORAGE } from '../wire/keys.js';
+
+export interface ExtenderConfig {
+  host: string;
+  port: number;
+  /** kubeconfig path; '' = in-cluster config, else the default loading rules. */
+  kubeconfig: string;
+  /** Serve from a snapshot file (a Kubernetes List) instead of a live cluster. */
+  snapshot: string;
+  logLevel: string;
+  /** Largest request body accepted; 5,000 full Node objects are about 11 MiB, 55 MiB with image lists. */
+  bodyLimitBytes: number;
+  /** Above Go's 90 s IdleConnTimeout so the scheduler never writes onto a closing socket. */
+  keepAliveTimeoutMs: number;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  /** When set, clients must present a certificate signed by this CA (the scheduler's tlsConfig certFile/keyFile). */
+  tlsClientCaFile: string;
+  core: CoreConfig;
+}
+
+interface Field {
+  flag: string;
+  env: string;
+  def: string;
+  help: string;
+}
+
+export const EXTENDER_FIELDS = {
+  host: { flag: 'host', env: 'EXTENDER_HOST', def: '127.0.0.1', help: 'listen address (loopback suits the sidecar setup)' },
+  port: { flag: 'port', env: 'EXTENDER_PORT', def: '8888', help: 'listen port' },
+  kubeconfig: { flag: 'kubeconfig', env: 'KUBECONFIG', def: '', help: 'kubeconfig path; empty = in-cluster' },
+  snapshot: { flag: 'snapshot', env: 'EXTENDER_SNAPSHOT', def: '', help: 'serve from a snapshot file instead of a cluster' },
+  logLevel: { flag: 'log-level', env: 'LOG_LEVEL', def: 'info', help: 'pino level' },
+  bodyLimitBytes: { flag: 'body-limit-bytes', env: 'EXTENDER_BODY_LIMIT_BYTES', def: String(64 * 1024 * 1024), help: 'largest request body' },
+  keepAliveTimeoutMs: { flag: 'keep-alive-timeout-ms', env: 'EXTENDER_KEEP_ALIVE_TIMEOUT_MS', def: '120000', help: 'idle keep-alive; keep above 90000' },
+  tlsCertFile: { flag: 'tls-cert-file', env: 'EXTENDER_TLS_CERT_FILE', def: '', help: 'serve HTTPS with this certificate' },
+  tlsKeyFile: { flag: 'tls-key-file', env: 'EXTENDER_TLS_KEY_FILE', def: '', help: 'key for --tls-cert-file' },
+  tlsClientCaFile: { flag: 'tls-client-ca-file', env: 'EXTENDER_TLS_CLIENT_CA_FILE', def: '', help: 'require client certificates signed by this CA' },
+  storageClasses: { flag: 'local-storage-classes', env: 'EXTENDER_LOCAL_STORAGE_CLASSES', def: DEFAULT_LOCAL_STORAGE_CLASS, help: 'comma-separated StorageClass names that are local LVM' },
+  provisioners: { flag: 'local-provisioners', env: 'EXTENDER_LOCAL_PROVISIONERS', def: DEFAULT_LOCAL_PROVISIONER, help: 'comma-separated provisioners whose classes are local LVM' },
+  defaultVg: { flag: 'default-vg', env: 'EXTENDER_DEFAULT_VG', def: DEFAULT_VG_NAME, help: 'VG when a class has no vgName' },
+  nodeLabel: { flag: 'local-storage-node-label', env: 'EXTENDER_LOCAL_STORAGE_NODE_LABEL', def: `${LABEL_LOCAL_STORAGE}=true`, help: 'key=value marking local-storage nodes; "" = every node' },
+  scoring: { flag: 'scoring', env: 'EXTENDER_SCORING', def: 'binpack', help: 'binpack or spread (by VG free space)' },
+  lvmSteering: { flag: 'lvm-steering', env: 'EXTENDER_LVM_STEERING', def: 'best-node', help: 'best-node or all-fitting' },
+  staleAfterMs: { flag: 'capacity-stale-after-ms', env: 'EXTENDER_CAPACITY_STALE_AFTER_MS', def: '300000', help: 'older capacity reports count as unknown' },
+  reservationTtlMs: { flag: 'reservation-ttl-ms', env: 'EXTENDER_RESERVATION_TTL_MS', def: '30000', help: 'life of a volume reservation made at filter' },
+  schedulerNames: { flag: 'scheduler-names', env: 'EXTENDER_SCHEDULER_NAMES', def: 'default-scheduler', help: 'comma-separated schedulerName values served' },
+  barrierTimeoutMs: { flag: 'barrier-timeout-ms', env: 'EXTENDER_BARRIER_TIMEOUT_MS', def: '20000', help: 'gang bind barrier; below the scheduler httpTimeout' },
+  maxBarrierTimeoutMs: { flag: 'max-barrier-timeout-ms', env: 'EXTENDER_MAX_BARRIER_TIMEOUT_MS', def: '25000', help: 'cap for the per-gang annotation' },
+  maxMinAvailable: { flag: 'max-min-available', env: 'EXTENDER_MAX_MIN_AVAILABLE', def: '10000', help: 'larger min-available is refused' },
+  planTtlMs: { flag: 'plan-ttl-ms', env: 'EXTENDER_PLAN_TTL_MS', def: '60000', help: 'a gang plan with no progress is released after this' },
+} satisfies Record<string, Field>;
+
+export type ConfigResult<T> = { kind: 'ok'; config: T } | { kind: 'invalid'; errors: string[] };
+
+/** Parses `--flag value` / `--flag=value` pairs; unknown flags are errors. */
+export function parseFlags(argv: readonly string[], fields: Record<string, Field>): { values: Record<string, string>; errors: string[] } {
+  const byFlag = new Map(Object.entries(fields).map(([k, f]) => [f.flag, k]));
+  const values: Record<string, string> = {};
+  const errors: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith('--')) {
+      errors.push(`unexpected argument "${a}"`);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    const key = byFlag.get(flag);
+    if (!key) {
+      errors.push(`unknown flag --${flag}`);
+      continue;
+    }
+    let value: string | undefined;
+    if (eq > 0) value = a.slice(eq + 1);
+    else {
+      value = argv[i + 1];
+      i++;
+    }
+    if (value === undefined) errors.push(`flag --${flag} needs a value`);
+    else values[key] = value;
+  }
+  return { values, errors };
+}
+
+function list(s: string): string[] {
+  return s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+}
+
+/** Builds the frozen config from flags and environment; lists every problem at once. */
+export function loadExtenderConfig(argv: readonly string[], env: Record<string, string | undefined>): ConfigResult<ExtenderConfig> {
+  const F = EXTENDER_FIELDS;
+  const { values, errors } = parseFlags(argv, F);
+  const get = (k: keyof typeof F): string => values[k] ?? env[F[k].env] ?? F[k].def;
+  const int = (k: keyof typeof F, min: number, max: number): number => {
+    const raw = get(k);
+    const n = Number(raw);
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      errors.push(`--${F[k].flag} (${F[k].env}) must be an integer from ${min} to ${max}, got "${raw}"`);
+      return Number(F[k].def);
+    }
+    return n;
+  };
+  const port = int('port', 0, 65535);
+  const bodyLimitBytes = int('bodyLimitBytes', 1024, 1024 * 1024 * 1024);
+  const keepAliveTimeoutMs = int('keepAliveTimeoutMs', 1000, 3_600_000);
+  if (keepAliveTimeoutMs <= 90_000) errors.push(`--keep-alive-timeout-ms must exceed 90000 (the scheduler's idle connection timeout), got ${keepAliveTimeoutMs}`);
+  const scoring = get('scoring');
+  if (scoring !== 'binpack' && scoring !== 'spread') errors.push(`--scoring must be binpack or spread, got "${scoring}"`);
+  const steering = get('lvmSteering');
+  if (steering !== 'best-node' && steering !== 'all-fitting') errors.push(`--lvm-steering must be best-node or all-fitting, got "${steering}"`);
+  const labelRaw = get('nodeLabel');
+  let nodeLabel: { key: string; value: string } | null = null;
+  if (labelRaw !== '') {
+    const eq = labelRaw.indexOf('=');
+    if (eq <= 0) errors.push(`--local-storage-node-label must be key=value or empty, got "${labelRaw}"`);
+    else nodeLabel = { key: labelRaw.slice(0, eq), value: labelRaw.slice(eq + 1) };
+  }
+  const barrierTimeoutMs = int('barrierTimeoutMs', 100, 600_000);
+  const maxBarrierTimeoutMs = int('maxBarrierTimeoutMs', 100, 600_000);
+  if (maxBarrierTimeoutMs < barrierTimeoutMs) errors.push('--max-barrier-timeout-ms must be at least --barrier-timeout-ms');
+  const tlsCertFile = get('tlsCertFile');
+  const tlsKeyFile = get('tlsKeyFile');
+  if ((tlsCertFile === '') !== (tlsKeyFile === '')) errors.push('--tls-cert-file and --tls-key-file go together');
+  const tlsClientCaFile = get('tlsClientCaFile');
+  if (tlsClientCaFile !== '' && tlsCertFile === '') errors.push('--tls-client-ca-file needs --tls-cert-file');
+  const schedulerNames = list(get('schedulerNames'));
+  if (schedulerNames.length === 0) errors.push('--scheduler-names must name at least one scheduler');
+  const core: CoreConfig = {
+    localStorageClassNames: list(get('storageClasses')),
+    localProvisioners: list(get('provisioners')),
+    defaultVgName: get('defaultVg'),
+    localStorageNodeLabel: nodeLabel,
+    scoring: scoring as ScoringStrategy,
+    lvmSteering: steering as LvmSteering,
+    capacityStaleAfterMs: int('staleAfterMs', 1000, 7 * 24 * 3_600_000),
+    reservationTtlMs: int('reservationTtlMs', 100, 3_600_000),
+    schedulerNames,
+    gang: {
+      barrierTimeoutMs,
+      maxBarrierTimeoutMs,
+      maxMinAvailable: int('maxMinAvailable', 1, 1_000_000),
+      planTtlMs: int('planTtlMs', 1000, 3_600_000),
+    },
+  };
+  if (errors.length > 0) return { kind: 'invalid', errors };
+  return {
+    kind: 'ok',
+    config: deepFreeze({
+      host: get('host'), port, kubeconfig: get('kubeconfig'), snapshot: get('snapshot'), logLevel: get('logLevel'),
+      bodyLimitBytes, keepAliveTimeoutMs, tlsCertFile, tlsKeyFile, tlsClientCaFile, core,
+    }),
+  };
+}
+
+/** Defaults for tests and embedding, with overrides of the core part. */
+export function defaultCoreConfig(overrides: Partial<CoreConfig> = {}): CoreConfig {
+  const r = loadExtenderConfig([], {});
+  if (r.kind !== 'ok') throw new Error(`default extender config is invalid: ${r.errors.join('; ')}`);
+  return deepFreeze({ ...r.config.core, ...overrides });
+}
+
+export function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,120 @@
+// filter and prioritize decisions for one pod over the nodes the scheduler sent.
+// Every input node ends in exactly one of: passed, failed (may fit later), unresolvable (never for
+// this pod as it is: the scheduler does not preempt for those).
+
+import type { NodeModel, PodModel } from './model.js';
+import { podVolumeNeeds, vgScore, vgVerdict, type PodVolumes } from './lvm.js';
+import type { ClusterState } from './state.js';
+import type { GangEngine } from './gang.js';
+
+export type DecisionKind = 'plain' | 'local-lvm' | 'gang' | 'blocked';
+
+export interface FilterOutcome {
+  kind: DecisionKind;
+  passed: string[];
+  failed: Record<string, string>;
+  unresolvable: Record<string, string>;
+}
+
+export type NodeLookup = (name: string) => NodeModel | undefined;
+
+interface Candidate {
+  name: string;
+  /** Smaller is preferred; exact (not rounded) so the best node is unique up to the name. */
+  rank: number;
+}
+
+function rankOf(strategy: 'binpack' | 'spread', vgs: { sizeBytes: number; freeAfterBytes: number }[]): number {
+  let freeRatio = 1;
+  for (const v of vgs) freeRatio = Math.min(freeRatio, v.sizeBytes > 0 ? v.freeAfterBytes / v.sizeBytes : 0);
+  return strategy === 'binpack' ? freeRatio : -freeRatio;
+}
+
+function uniqueNames(names: readonly string[]): string[] {
+  return names.length < 2 ? [...names] : [...new Set(names)];
+}
+
+/** Splits `nodeNames` exactly into passed / failed / unresolvable; plain pods pass untouched. */
+export function filterPod(state: ClusterState, pod: PodModel, nodeNames: readonly string[], nowMs: number, lookup: NodeLookup, gang?: GangEngine): FilterOutcome {
+  if (gang) {
+    const g = gang.filter(pod, uniqueNames(nodeNames), nowMs, lookup);
+    if (g) return g;
+  }
+  const volumes = podVolumeNeeds(state, pod);
+  if (volumes.kind === 'none') return { kind: 'plain', passed: uniqueNames(nodeNames), failed: {}, unresolvable: {} };
+  const names = uniqueNames(nodeNames);
+  if (volumes.kind === 'blocked') {
+    const failed: Record<string, string> = {};
+    for (const n of names) failed[n] = volumes.reason;
+    return { kind: 'blocked', passed: [], failed, unresolvable: {} };
+  }
+  return filterLocalVolumes(state, pod, volumes, names, nowMs, lookup);
+}
+
+function filterLocalVolumes(
+  state: ClusterState,
+  pod: PodModel,
+  volumes: Extract<PodVolumes, { kind: 'needs' }>,
+  names: string[],
+  nowMs: number,
+  lookup: NodeLookup,
+): FilterOutcome {
+  const failed: Record<string, string> = {};
+  const unresolvable: Record<string, string> = {};
+  const fits: Candidate[] = [];
+  const strategy = state.config.scoring;
+  for (const name of names) {
+    const node = lookup(name);
+    if (!node) {
+      failed[name] = 'node is not in the extender cache yet';
+      continue;
+    }
+    const v = vgVerdict(state, node, volumes, nowMs);
+    if (v.kind === 'fits') fits.push({ name, rank: rankOf(strategy, v.vgs) });
+    else if (v.unresolvable) unresolvable[name] = `local-lvm: ${v.reason}`;
+    else failed[name] = `local-lvm: ${v.reason}`;
+  }
+  if (state.config.lvmSteering === 'all-fitting' || fits.length === 0) {
+    return { kind: 'local-lvm', passed: fits.map((c) => c.name), failed, unresolvable };
+  }
+  fits.sort((a, b) => a.rank - b.rank || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const best = fits[0] as Candidate;
+  reserveVolumes(state, pod, volumes, best.name, nowMs);
+  for (let i = 1; i < fits.length; i++) {
+    failed[(fits[i] as Candidate).name] = `local-lvm: has room, but the pod's volumes are reserved on ${best.name}, the ${strategy} choice`;
+  }
+  return { kind: 'local-lvm', passed: [best.name], failed, unresolvable };
+}
+
+/** Holds the pod's unplaced claims on `node` so that pods filtered next see the space as taken. */
+export function reserveVolumes(state: ClusterState, pod: PodModel, volumes: Extract<PodVolumes, { kind: 'needs' }>, node: string, nowMs: number): void {
+  state.releaseReservationsOf(pod.uid);
+  const expires = nowMs + state.config.reservationTtlMs;
+  for (const need of volumes.needs) {
+    for (const claim of need.claims) {
+      const pvc = state.pvcs.get(claim);
+      if (pvc && !pvc.selectedNode) state.reserve(claim, pod.uid, node, need.vg, pvc.requestBytes, expires);
+    }
+  }
+}
+
+export interface Score {
+  host: string;
+  score: number;
+}
+
+/** Integer scores 0..10 for each input node; neutral (0) for pods with no local volumes. */
+export function prioritizePod(state: ClusterState, pod: PodModel, nodeNames: readonly string[], nowMs: number, lookup: NodeLookup, gang?: GangEngine): Score[] {
+  if (gang) {
+    const g = gang.prioritize(pod, nodeNames);
+    if (g) return g;
+  }
+  const volumes = podVolumeNeeds(state, pod);
+  if (volumes.kind !== 'needs') return nodeNames.map((host) => ({ host, score: 0 }));
+  return nodeNames.map((host) => {
+    const node = lookup(host);
+    if (!node) return { host, score: 0 };
+    const v = vgVerdict(state, node, volumes, nowMs);
+    return { host, score: v.kind === 'fits' ? vgScore(state.config.scoring, v.vgs) : 0 };
+  });
+}

@@ -1,0 +1,342 @@
+// The extender's in-memory truth about the cluster, kept up to date by the informers (or a
+// snapshot file) and read by every verb. Aggregates are maintained incrementally so that filter
+// and prioritize never walk all pods: per-node resource use, pod-group membership, and the
+// volume ledger (what each VolumeGroup has committed).
+
+import type { CoreConfig } from './config.js';
+import { addResources } from './fit.js';
+import { LABEL_POD_GROUP_NAME } from '../wire/keys.js';
+import { claimKey, type NodeModel, type PodModel, type PvcModel, type PvModel, type Resources, type StorageClassModel } from './model.js';
+
+interface VolumeItem {
+  node: string;
+  vg: string;
+  bytes: number;
+}
+
+interface Reservation extends VolumeItem {
+  podUid: string;
+  expiresAtMs: number;
+}
+
+/** Sums per node and VG. */
+class VgSums {
+  private readonly byNode = new Map<string, Map<string, number>>();
+  add(item: VolumeItem, sign: 1 | -1): void {
+    let m = this.byNode.get(item.node);
+    if (!m) {
+      m = new Map();
+      this.byNode.set(item.node, m);
+    }
+    const next = (m.get(item.vg) ?? 0) + sign * item.bytes;
+    if (next === 0) m.delete(item.vg);
+    else m.set(item.vg, next);
+    if (m.size === 0) this.byNode.delete(item.node);
+  }
+  get(node: string, vg: string): number {
+    return this.byNode.get(node)?.get(vg) ?? 0;
+  }
+}
+
+export interface VgUsage {
+  /** Bytes of PVs on this VG (provisioned), from the PV informer. */
+  provisionedBytes: number;
+  /** PVs provisioned after the given time (not yet visible in a report taken then). */
+  provisionedSinceBytes: number;
+  /** Claims placed here by the scheduler (selected-node) but not provisioned yet. */
+  selectedBytes: number;
+  /** Reservations this extender made at filter and nothing has confirmed yet. */
+  reservedBytes: number;
+}
+
+export function groupKeyOf(pod: PodModel): string | null {
+  const name = pod.labels[LABEL_POD_GROUP_NAME];
+  return name ? `${pod.namespace}/${name}` : null;
+}
+
+export class ClusterState {
+  readonly nodes = new Map<string, NodeModel>();
+  readonly pods = new Map<string, PodModel>();
+  readonly podUidByKey = new Map<string, string>();
+  readonly pvcs = new Map<string, PvcModel>();
+  readonly pvs = new Map<string, PvModel>();
+  readonly storageClasses = new Map<string, StorageClassModel>();
+  /** group key "ns/name" -> uids of its member pods. */
+  readonly groups = new Map<string, Set<string>>();
+
+  private readonly used = new Map<string, Resources>();
+  private readonly pvItems = new Map<string, VolumeItem & { createdMs: number }>();
+  private readonly pvsByNode = new Map<string, Set<string>>();
+  private readonly pvSums = new VgSums();
+  private readonly selectedItems = new Map<string, VolumeItem>();
+  private readonly selectedSums = new VgSums();
+  private readonly reservations = new Map<string, Reservation>();
+  private readonly reservationsByNode = new Map<string, Set<string>>();
+
+  constructor(readonly config: CoreConfig) {}
+
+  // ---- nodes ----
+
+  setNode(node: NodeModel): void {
+    this.nodes.set(node.name, node);
+  }
+
+  deleteNode(name: string): void {
+    this.nodes.delete(name);
+  }
+
+  /** Resources requested by non-terminal pods assigned to the node, with `pods` as a count. */
+  usedOn(nodeName: string): Resources {
+    return this.used.get(nodeName) ?? EMPTY;
+  }
+
+  // ---- pods ----
+
+  setPod(pod: PodModel): void {
+    const prev = this.pods.get(pod.uid);
+    if (prev) this.unaccountPod(prev);
+    const staleUid = this.podUidByKey.get(`${pod.namespace}/${pod.name}`);
+    if (staleUid && staleUid !== pod.uid) this.deletePod(staleUid);
+    this.pods.set(pod.uid, pod);
+    this.podUidByKey.set(`${pod.namespace}/${pod.name}`, pod.uid);
+    this.accountPod(pod);
+  }
+
+  deletePod(uid: string): void {
+    const prev = this.pods.get(uid);
+    if (!prev) return;
+    this.unaccountPod(prev);
+    this.pods.delete(uid);
+    if (this.podUidByKey.get(`${prev.namespace}/${prev.name}`) === uid) this.podUidByKey.delete(`${prev.namespace}/${prev.name}`);
+    this.releaseReservationsOf(uid);
+  }
+
+  podByKey(namespace: string, name: string): PodModel | undefined {
+    const uid = this.podUidByKey.get(`${namespace}/${name}`);
+    return uid ? this.pods.get(uid) : undefined;
+  }
+
+  private accountPod(pod: PodModel): void {
+    if (pod.nodeName && !pod.terminal) {
+      let u = this.used.get(pod.nodeName);
+      if (!u) {
+        u = {};
+        this.used.set(pod.nodeName, u);
+      }
+      addResources(u, pod.requests, 1);
+      u.pods = (u.pods ?? 0) + 1;
+      // A bound pod's volumes are no longer reservations: the claim carries the truth now.
+      this.releaseReservationsOf(pod.uid);
+    }
+    const g = groupKeyOf(pod);
+    if (g) {
+      let s = this.groups.get(g);
+      if (!s) {
+        s = new Set();
+        this.groups.set(g, s);
+      }
+      s.add(pod.uid);
+    }
+  }
+
+  private unaccountPod(pod: PodModel): void {
+    if (pod.nodeName && !pod.terminal) {
+      const u = this.used.get(pod.nodeName);
+      if (u) {
+        addResources(u, pod.requests, -1);
+        u.pods = (u.pods ?? 0) - 1;
+        if (u.pods === 0) delete u.pods;
+        if (Object.keys(u).length === 0) this.used.delete(pod.nodeName);
+      }
+    }
+    const g = groupKeyOf(pod);
+    if (g) {
+      const s = this.groups.get(g);
+      s?.delete(pod.uid);
+      if (s && s.size === 0) this.groups.delete(g);
+    }
+  }
+
+  /** Records a binding at once so the next filter sees it (the informer confirms it later). */
+  assumeBound(uid: string, nodeName: string): void {
+    const pod = this.pods.get(uid);
+    if (!pod || pod.nodeName === nodeName) return;
+    this.setPod({ ...pod, nodeName });
+  }
+
+  // ---- storage ----
+
+  /** The VG a claim of this StorageClass is carved from, or null when the class is not local LVM. */
+  localVgOf(storageClassName: string): string | null {
+    const sc = this.storageClasses.get(storageClassName);
+    const c = this.config;
+    if (sc) {
+      if (c.localProvisioners.includes(sc.provisioner) || c.localStorageClassNames.includes(sc.name)) return sc.vgName || c.defaultVgName;
+      return null;
+    }
+    return c.localStorageClassNames.includes(storageClassName) ? c.defaultVgName : null;
+  }
+
+  setStorageClass(sc: StorageClassModel): void {
+    this.storageClasses.set(sc.name, sc);
+    this.reindexVolumes();
+  }
+
+  deleteStorageClass(name: string): void {
+    this.storageClasses.delete(name);
+    this.reindexVolumes();
+  }
+
+  private reindexVolumes(): void {
+    for (const pv of [...this.pvs.values()]) this.setPv(pv);
+    for (const pvc of [...this.pvcs.values()]) this.setPvc(pvc);
+  }
+
+  setPvc(pvc: PvcModel): void {
+    const key = claimKey(pvc.namespace, pvc.name);
+    this.pvcs.set(key, pvc);
+    this.dropSelected(key);
+    const vg = this.localVgOf(pvc.storageClassName);
+    if (vg === null) return;
+    if (pvc.volumeName) {
+      // Bound: the PV is the record.
+      this.releaseReservation(key);
+      return;
+    }
+    if (pvc.selectedNode) {
+      const item = { node: pvc.selectedNode, vg, bytes: pvc.requestBytes };
+      this.selectedItems.set(key, item);
+      this.selectedSums.add(item, 1);
+      this.releaseReservation(key);
+    }
+  }
+
+  deletePvc(namespace: string, name: string): void {
+    const key = claimKey(namespace, name);
+    this.pvcs.delete(key);
+    this.dropSelected(key);
+    this.releaseReservation(key);
+  }
+
+  private dropSelected(key: string): void {
+    const prev = this.selectedItems.get(key);
+    if (prev) {
+      this.selectedSums.add(prev, -1);
+      this.selectedItems.delete(key);
+    }
+  }
+
+  setPv(pv: PvModel): void {
+    this.deletePv(pv.name);
+    this.pvs.set(pv.name, pv);
+    const vg = pv.vgName || this.localVgOf(pv.storageClassName);
+    if (vg === null || !pv.nodeName) return;
+    const item = { node: pv.nodeName, vg, bytes: pv.capacityBytes, createdMs: pv.creationMs };
+    this.pvItems.set(pv.name, item);
+    this.pvSums.add(item, 1);
+    let s = this.pvsByNode.get(pv.nodeName);
+    if (!s) {
+      s = new Set();
+      this.pvsByNode.set(pv.nodeName, s);
+    }
+    s.add(pv.name);
+  }
+
+  deletePv(name: string): void {
+    this.pvs.delete(name);
+    const prev = this.pvItems.get(name);
+    if (!prev) return;
+    this.pvSums.add(prev, -1);
+    this.pvItems.delete(name);
+    const s = this.pvsByNode.get(prev.node);
+    s?.delete(name);
+    if (s && s.size === 0) this.pvsByNode.delete(prev.node);
+  }
+
+  // ---- reservations made at filter ----
+
+  /** Reserves a claim's bytes on a node until the claim is placed, the pod binds or goes away, or it expires. */
+  reserve(claim: string, podUid: string, node: string, vg: string, bytes: number, expiresAtMs: number): void {
+    this.releaseReservation(claim);
+    this.reservations.set(claim, { node, vg, bytes, podUid, expiresAtMs });
+    let s = this.reservationsByNode.get(node);
+    if (!s) {
+      s = new Set();
+      this.reservationsByNode.set(node, s);
+    }
+    s.add(claim);
+  }
+
+  releaseReservation(claim: string): void {
+    const r = this.reservations.get(claim);
+    if (!r) return;
+    this.reservations.delete(claim);
+    const s = this.reservationsByNode.get(r.node);
+    s?.delete(claim);
+    if (s && s.size === 0) this.reservationsByNode.delete(r.node);
+  }
+
+  releaseReservationsOf(podUid: string): void {
+    for (const [claim, r] of this.reservations) if (r.podUid === podUid) this.releaseReservation(claim);
+  }
+
+  /** Drops expired reservations; returns how many. */
+  expireReservations(nowMs: number): number {
+    let n = 0;
+    for (const [claim, r] of this.reservations) {
+      if (r.expiresAtMs <= nowMs) {
+        this.releaseReservation(claim);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  reservationCount(): number {
+    return this.reservations.size;
+  }
+
+  /** What a VG on a node has committed, leaving out the given claims (the pod's own). */
+  vgUsage(node: string, vg: string, sinceMs: number | null, nowMs: number, excludeClaims: ReadonlySet<string>): VgUsage {
+    let selectedBytes = this.selectedSums.get(node, vg);
+    for (const c of excludeClaims) {
+      const it = this.selectedItems.get(c);
+      if (it && it.node === node && it.vg === vg) selectedBytes -= it.bytes;
+    }
+    let reservedBytes = 0;
+    const rs = this.reservationsByNode.get(node);
+    if (rs) {
+      for (const c of rs) {
+        if (excludeClaims.has(c)) continue;
+        const r = this.reservations.get(c);
+        if (r && r.vg === vg && r.expiresAtMs > nowMs) reservedBytes += r.bytes;
+      }
+    }
+    let provisionedSinceBytes = 0;
+    if (sinceMs !== null) {
+      const names = this.pvsByNode.get(node);
+      if (names) {
+        for (const n of names) {
+          const it = this.pvItems.get(n);
+          if (it && it.vg === vg && it.createdMs > sinceMs) provisionedSinceBytes += it.bytes;
+        }
+      }
+    }
+    return { provisionedBytes: this.pvSums.get(node, vg), provisionedSinceBytes, selectedBytes, reservedBytes };
+  }
+
+  /** Sizes for /metrics and /debug. */
+  sizes(): Record<string, number> {
+    return {
+      nodes: this.nodes.size,
+      pods: this.pods.size,
+      pvcs: this.pvcs.size,
+      pvs: this.pvs.size,
+      storageclasses: this.storageClasses.size,
+      groups: this.groups.size,
+      reservations: this.reservations.size,
+    };
+  }
+}
+
+const EMPTY: Resources = Object.freeze({}) as Resources;

@@ -1,0 +1,41 @@
+// Builds an extender server over a state loaded from objects, the way snapshot mode does.
+
+import { pino } from 'pino';
+import { ClusterState } from '../../src/core/state.js';
+import type { CoreConfig } from '../../src/core/config.js';
+import { defaultCoreConfig } from '../../src/config/extender.js';
+import { buildServer, type Binder, type Readiness } from '../../src/adapters/http/server.js';
+import { createExtenderMetrics } from '../../src/adapters/http/metrics.js';
+import { loadSnapshotObjects, snapshotBinder } from '../../src/adapters/kube/snapshot.js';
+import type { GangRuntime } from '../../src/core/gang.js';
+
+export interface TestExtender {
+  app: ReturnType<typeof buildServer>;
+  state: ClusterState;
+  now: { ms: number };
+  ready: Readiness;
+}
+
+export function testExtender(objects: Record<string, unknown>[], opts: { core?: Partial<CoreConfig>; binder?: Binder; gang?: (state: ClusterState) => GangRuntime; nowIso?: string } = {}): TestExtender {
+  const state = new ClusterState(defaultCoreConfig(opts.core));
+  loadSnapshotObjects(state, objects);
+  const now = { ms: Date.parse(opts.nowIso ?? '2026-11-21T00:01:00Z') };
+  const ready: Readiness = { ready: true, reason: 'test' };
+  const app = buildServer({
+    state,
+    binder: opts.binder ?? snapshotBinder,
+    readiness: () => ready,
+    clock: () => now.ms,
+    logger: pino({ level: 'silent' }),
+    metrics: createExtenderMetrics(() => state.sizes()),
+    bodyLimitBytes: 64 * 1024 * 1024,
+    keepAliveTimeoutMs: 120_000,
+    ...(opts.gang ? { gang: opts.gang(state) } : {}),
+  });
+  return { app, state, now, ready };
+}
+
+export async function post(t: TestExtender, verb: string, body: unknown): Promise<{ status: number; json: any }> {
+  const res = await t.app.inject({ method: 'POST', url: `/${verb}`, payload: body as object, headers: { 'content-type': 'application/json' } });
+  return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : undefined };
+}
