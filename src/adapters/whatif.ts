@@ -6,7 +6,7 @@ import { placementVerdict, resourceVerdict } from '../core/fit.js';
 import { filterPod, prioritizePod } from '../core/filter.js';
 import type { PodModel } from '../core/model.js';
 import type { ClusterState } from '../core/state.js';
-import type { GangRuntime } from '../core/gang.js';
+import type { GangPlanner } from '../core/gang.js';
 
 export interface NodeVerdict {
   node: string;
@@ -19,11 +19,15 @@ export interface PodDecision {
   chosen: string;
   boundTo: string;
   heldAtBarrier: boolean;
+  /** Why the bind did not happen, when it did not. */
+  bindNote: string;
+  /** For a bind held at the gang barrier: the pod whose arrival released it. */
+  releasedBy: string;
   nodes: NodeVerdict[];
 }
 
 /** Decides pods one after another; every pod exists in the state before the first is decided. */
-export function decideSequence(state: ClusterState, pods: PodModel[], nowMs: number, gang?: GangRuntime): PodDecision[] {
+export function decideSequence(state: ClusterState, pods: PodModel[], nowMs: number, gang?: GangPlanner): PodDecision[] {
   for (const p of pods) state.setPod(p);
   const names = [...state.nodes.keys()].sort();
   const lookup = (n: string) => state.nodes.get(n);
@@ -51,12 +55,34 @@ export function decideSequence(state: ClusterState, pods: PodModel[], nowMs: num
       scores.sort((a, b) => b.score - a.score || (a.host < b.host ? -1 : 1));
       chosen = scores[0]?.host ?? '';
     }
-    let boundTo = '';
-    if (chosen) {
+    const decision: PodDecision = { pod: `${pod.namespace}/${pod.name}`, chosen, boundTo: '', heldAtBarrier: false, bindNote: '', releasedBy: '', nodes };
+    out.push(decision);
+    if (!chosen) continue;
+    const answer = gang ? gang.arrive({ PodName: pod.name, PodNamespace: pod.namespace, PodUID: pod.uid, Node: chosen }, nowMs) : { kind: 'pass' as const };
+    if (answer.kind === 'pass') {
       state.assumeBound(pod.uid, chosen);
-      boundTo = chosen;
+      decision.boundTo = chosen;
+    } else if (answer.kind === 'hold') {
+      decision.heldAtBarrier = true;
+      decision.bindNote = 'held at the gang bind barrier';
+    } else if (answer.kind === 'refuse') {
+      decision.bindNote = answer.reason;
+    } else {
+      // The barrier filled: every held member binds now, together with this one.
+      for (const m of answer.members) {
+        if (m.uid === pod.uid) continue;
+        state.assumeBound(m.uid, m.node);
+        const held = out.find((d) => d.pod === `${state.pods.get(m.uid)?.namespace}/${state.pods.get(m.uid)?.name}`);
+        if (held) {
+          held.boundTo = m.node;
+          held.heldAtBarrier = false;
+          held.bindNote = '';
+          held.releasedBy = decision.pod;
+        }
+      }
+      state.assumeBound(pod.uid, chosen);
+      decision.boundTo = chosen;
     }
-    out.push({ pod: `${pod.namespace}/${pod.name}`, chosen, boundTo, heldAtBarrier: false, nodes });
   }
   return out;
 }

@@ -12,6 +12,7 @@ import { loadSnapshotObjects, snapshotClock, snapshotObjects } from '../adapters
 import { expandWorkload } from '../adapters/kube/workloads.js';
 import { toPod, toPvc } from '../adapters/kube/convert.js';
 import { decideSequence, type PodDecision } from '../adapters/whatif.js';
+import { GangPlanner } from '../core/gang.js';
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`edge-gang: ${msg}\n`);
@@ -30,7 +31,7 @@ function takeFlag(args: string[], name: string): string | undefined {
 
 function print(decisions: PodDecision[]): void {
   for (const d of decisions) {
-    const head = d.boundTo ? `bound to ${d.boundTo}` : d.heldAtBarrier ? `held at the gang barrier (planned ${d.chosen})` : 'stays Pending';
+    const head = d.boundTo ? `bound to ${d.boundTo}${d.releasedBy ? ` (held at the gang bind barrier until ${d.releasedBy} arrived)` : ''}` : d.heldAtBarrier ? `held at the gang bind barrier on ${d.chosen} (fails when the barrier times out)` : `stays Pending${d.bindNote ? `: ${d.bindNote}` : ''}`;
     process.stdout.write(`\npod ${d.pod}: ${head}\n`);
     for (const n of d.nodes) process.stdout.write(`  ${n.verdict.padEnd(13)} ${n.node.padEnd(20)} ${n.reason}\n`);
   }
@@ -64,9 +65,18 @@ function main(): void {
     }
   }
   if (pods.length === 0) usage(`${manifest} makes no pods (expected Pod, Deployment, Job, StatefulSet, TFJob, PyTorchJob)`);
-  const decisions = decideSequence(state, pods, snapshotClock(state)());
-  if (asJson) process.stdout.write(`${JSON.stringify(decisions, null, 2)}\n`);
-  else print(decisions);
+  const now = snapshotClock(state)();
+  const planner = new GangPlanner(state);
+  const decisions = decideSequence(state, pods, now, planner);
+  const gangs = planner.describe(now);
+  if (asJson) process.stdout.write(`${JSON.stringify({ pods: decisions, gangs }, null, 2)}\n`);
+  else {
+    print(decisions);
+    if (gangs.length) {
+      process.stdout.write('\ngangs:\n');
+      for (const g of gangs) process.stdout.write(`  ${g.gang}: ${g.phase}, ${g.members} members, min ${g.minAvailable ?? '?'}, planned ${g.planned}, at barrier ${g.atBarrier}, bound ${g.bound}${g.lastReason ? ` — ${g.lastReason}` : ''}\n`);
+    }
+  }
 }
 
 main();

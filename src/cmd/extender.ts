@@ -10,6 +10,9 @@ import { buildServer, type Binder, type Readiness } from '../adapters/http/serve
 import { createExtenderMetrics } from '../adapters/http/metrics.js';
 import { startLiveCluster } from '../adapters/kube/cluster.js';
 import { loadSnapshotFile, snapshotBinder, snapshotClock } from '../adapters/kube/snapshot.js';
+import { GangRuntimeImpl } from '../adapters/gang-runtime.js';
+import { GangEventRecorder } from '../adapters/kube/events.js';
+import type { GangEvent } from '../core/gang.js';
 
 async function main(): Promise<void> {
   const loaded = loadExtenderConfig(process.argv.slice(2), process.env);
@@ -24,6 +27,7 @@ async function main(): Promise<void> {
   let readiness: () => Readiness;
   let stopCluster = () => {};
   let clock: () => number = Date.now;
+  let recordEvents: (e: GangEvent[]) => void = () => {};
   if (config.snapshot) {
     const load = loadSnapshotFile(state, config.snapshot);
     logger.info({ snapshot: config.snapshot, ...load }, 'serving from snapshot');
@@ -35,13 +39,30 @@ async function main(): Promise<void> {
     if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
     else kc.loadFromDefault();
     const live = startLiveCluster(kc, state, logger);
+    const recorder = new GangEventRecorder(kc, state, logger);
+    recordEvents = (e) => recorder.record(e);
     binder = live.binder;
     readiness = live.readiness;
     stopCluster = live.stop;
   }
-  const metrics = createExtenderMetrics(() => state.sizes(), true);
+  let gangPhases = (): Record<string, number> => ({});
+  const metrics = createExtenderMetrics(() => state.sizes(), true, () => gangPhases());
+  const gang = new GangRuntimeImpl(state, {
+    clock,
+    headAfterMs: config.gangHeadAfterMs,
+    onBarrierTimeout: () => metrics.gangBarrierTimeouts.inc(),
+    onEvents: (events) => {
+      for (const e of events) {
+        if (e.kind === 'unschedulable') metrics.gangPlanFailures.inc();
+        if (e.kind === 'bound' && e.quorumToBoundMs !== null) metrics.gangQuorumToBound.observe(e.quorumToBoundMs / 1000);
+        logger.info({ gang: e.gang, event: e.kind, pods: e.podUids.length }, e.reason);
+      }
+      recordEvents(events);
+    },
+  });
+  gangPhases = () => gang.planner.phaseCounts();
   const app = buildServer({
-    state, binder, readiness, clock, logger, metrics,
+    state, binder, readiness, clock, logger, metrics, gang,
     bodyLimitBytes: config.bodyLimitBytes, keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     ...(config.tlsCertFile ? {
       https: {
@@ -50,8 +71,6 @@ async function main(): Promise<void> {
       },
     } : {}),
   });
-  const sweep = setInterval(() => state.expireReservations(clock()), 1000);
-  sweep.unref();
   const address = await app.listen({ host: config.host, port: config.port });
   logger.info({ address }, 'extender listening');
   let closing = false;
@@ -59,7 +78,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     logger.info({ signal }, 'shutting down');
-    clearInterval(sweep);
+    gang.stop();
     stopCluster();
     void app.close().then(() => process.exit(0));
     setTimeout(() => process.exit(0), 5000).unref();

@@ -21,6 +21,8 @@ export interface ExtenderConfig {
   tlsKeyFile: string;
   /** When set, clients must present a certificate signed by this CA (the scheduler's tlsConfig certFile/keyFile). */
   tlsClientCaFile: string;
+  /** A gang that has waited this long (quorum met, not placeable) blocks gangs ranked after it. */
+  gangHeadAfterMs: number;
   core: CoreConfig;
 }
 
@@ -54,6 +56,7 @@ export const EXTENDER_FIELDS = {
   barrierTimeoutMs: { flag: 'barrier-timeout-ms', env: 'EXTENDER_BARRIER_TIMEOUT_MS', def: '20000', help: 'gang bind barrier; below the scheduler httpTimeout' },
   maxBarrierTimeoutMs: { flag: 'max-barrier-timeout-ms', env: 'EXTENDER_MAX_BARRIER_TIMEOUT_MS', def: '25000', help: 'cap for the per-gang annotation' },
   maxMinAvailable: { flag: 'max-min-available', env: 'EXTENDER_MAX_MIN_AVAILABLE', def: '10000', help: 'larger min-available is refused' },
+  gangHeadAfterMs: { flag: 'gang-head-after-ms', env: 'EXTENDER_GANG_HEAD_AFTER_MS', def: '30000', help: 'a gang waiting this long blocks gangs ranked after it (starvation guard)' },
   planTtlMs: { flag: 'plan-ttl-ms', env: 'EXTENDER_PLAN_TTL_MS', def: '60000', help: 'a gang plan with no progress is released after this' },
 } satisfies Record<string, Field>;
 
@@ -130,6 +133,7 @@ export function loadExtenderConfig(argv: readonly string[], env: Record<string, 
   if ((tlsCertFile === '') !== (tlsKeyFile === '')) errors.push('--tls-cert-file and --tls-key-file go together');
   const tlsClientCaFile = get('tlsClientCaFile');
   if (tlsClientCaFile !== '' && tlsCertFile === '') errors.push('--tls-client-ca-file needs --tls-cert-file');
+  const gangHeadAfterMs = int('gangHeadAfterMs', 0, 24 * 3_600_000);
   const schedulerNames = list(get('schedulerNames'));
   if (schedulerNames.length === 0) errors.push('--scheduler-names must name at least one scheduler');
   const core: CoreConfig = {
@@ -154,7 +158,7 @@ export function loadExtenderConfig(argv: readonly string[], env: Record<string, 
     kind: 'ok',
     config: deepFreeze({
       host: get('host'), port, kubeconfig: get('kubeconfig'), snapshot: get('snapshot'), logLevel: get('logLevel'),
-      bodyLimitBytes, keepAliveTimeoutMs, tlsCertFile, tlsKeyFile, tlsClientCaFile, core,
+      bodyLimitBytes, keepAliveTimeoutMs, tlsCertFile, tlsKeyFile, tlsClientCaFile, gangHeadAfterMs, core,
     }),
   };
 }

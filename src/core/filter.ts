@@ -3,6 +3,7 @@
 // this pod as it is: the scheduler does not preempt for those).
 
 import type { NodeModel, PodModel } from './model.js';
+import { resourceVerdict } from './fit.js';
 import { podVolumeNeeds, vgScore, vgVerdict, type PodVolumes } from './lvm.js';
 import type { ClusterState } from './state.js';
 import type { GangEngine } from './gang.js';
@@ -41,14 +42,40 @@ export function filterPod(state: ClusterState, pod: PodModel, nodeNames: readonl
     if (g) return g;
   }
   const volumes = podVolumeNeeds(state, pod);
-  if (volumes.kind === 'none') return { kind: 'plain', passed: uniqueNames(nodeNames), failed: {}, unresolvable: {} };
-  const names = uniqueNames(nodeNames);
+  const holds = state.nodesWithHolds();
+  if (volumes.kind === 'none' && holds.size === 0) return { kind: 'plain', passed: uniqueNames(nodeNames), failed: {}, unresolvable: {} };
+  let names = uniqueNames(nodeNames);
+  const failed: Record<string, string> = {};
+  if (holds.size > 0) names = withoutHeldNodes(state, pod, names, failed);
+  if (volumes.kind === 'none') return { kind: 'plain', passed: names, failed, unresolvable: {} };
   if (volumes.kind === 'blocked') {
-    const failed: Record<string, string> = {};
     for (const n of names) failed[n] = volumes.reason;
     return { kind: 'blocked', passed: [], failed, unresolvable: {} };
   }
-  return filterLocalVolumes(state, pod, volumes, names, nowMs, lookup);
+  const out = filterLocalVolumes(state, pod, volumes, names, nowMs, lookup);
+  Object.assign(out.failed, failed);
+  return out;
+}
+
+/** Nodes where resources held for gang plans leave no room for this pod go to `failed`; the rest are returned. */
+function withoutHeldNodes(state: ClusterState, pod: PodModel, names: string[], failed: Record<string, string>): string[] {
+  const holds = state.nodesWithHolds();
+  const keep: string[] = [];
+  for (const n of names) {
+    if (!holds.has(n)) {
+      keep.push(n);
+      continue;
+    }
+    const node = state.nodes.get(n);
+    if (!node) {
+      keep.push(n);
+      continue;
+    }
+    const v = resourceVerdict(pod.requests, node.allocatable, state.committedOn(n, pod.uid));
+    if (v.kind === 'fits') keep.push(n);
+    else failed[n] = `held for a gang plan: ${v.reason}`;
+  }
+  return keep;
 }
 
 function filterLocalVolumes(
@@ -81,7 +108,7 @@ function filterLocalVolumes(
   const best = fits[0] as Candidate;
   reserveVolumes(state, pod, volumes, best.name, nowMs);
   for (let i = 1; i < fits.length; i++) {
-    failed[(fits[i] as Candidate).name] = `local-lvm: has room, but the pod's volumes are reserved on ${best.name}, the ${strategy} choice`;
+    failed[(fits[i] as Candidate).name] = `local-lvm: has room; volumes reserved on ${best.name} (${strategy})`;
   }
   return { kind: 'local-lvm', passed: [best.name], failed, unresolvable };
 }

@@ -1,9 +1,33 @@
-// Pod groups (gang scheduling). The engine is consulted first by filter and prioritize; it answers
-// for gang members and returns null for every other pod.
+// Pod groups, all or nothing, with the extender's hooks alone (issue 4; gang-anchors.md 11):
+//
+//  1. Quorum gate: while fewer than min-available members exist, every member is refused as
+//     unresolvable (no preemption for a group that cannot start anyway).
+//  2. Whole-gang plan: at the first member's filter, place every unbound member the extender can
+//     (at least min-available minus those bound) in its own model: resources, selector, affinity,
+//     taints, pods, local-LVM volumes, optionally within one node pool. The plan is held: its
+//     resources and volumes count against every other pod's filter. Each member is steered to
+//     its planned node. No plan, nothing held, and every member says why, with the gap in numbers.
+//  3. Bind barrier: binds are held until min-available members are bound or at the barrier, then
+//     all are bound together. A barrier that does not fill in time fails every held bind (the
+//     scheduler forgets and retries them) and releases the plan.
+//  4. Once min-available are bound the group is running: further members are ordinary pods.
+//
+// Plans are made one gang at a time (filter calls are sequential), so two gangs never sit half
+// placed. Order, and the guard against starvation: gangs rank by priority, then age (partly bound
+// gangs first). A gang that has waited longer than `headAfterMs` and would fit the cluster's
+// allocatable becomes the head: gangs ranked after it may not plan until it has been placed.
 
-import type { PodModel } from './model.js';
+import type { NodeModel, PodModel, Resources } from './model.js';
 import type { FilterOutcome, NodeLookup, Score } from './filter.js';
 import type { ExtenderBindingArgs } from '../wire/extender.js';
+import type { ClusterState } from './state.js';
+import { groupKeyOf } from './state.js';
+import { placementVerdict, resourceVerdict, addResources } from './fit.js';
+import { podVolumeNeeds, vgVerdict, type PodVolumes } from './lvm.js';
+import { formatResource } from './quantity.js';
+import {
+  ANNOTATION_BARRIER_TIMEOUT_SECONDS, ANNOTATION_SAME_NODE_LABEL, LABEL_POD_GROUP_MIN_AVAILABLE,
+} from '../wire/keys.js';
 
 export interface GangEngine {
   /** null: not a gang member (or a member the gang no longer constrains); decide as an ordinary pod. */
@@ -16,4 +40,619 @@ export interface GangRuntime extends GangEngine {
   bind(args: ExtenderBindingArgs, doBind: (a: ExtenderBindingArgs) => Promise<void>, clock: () => number): Promise<void>;
   describe(nowMs: number): unknown[];
   recordFilter?(pod: PodModel, out: FilterOutcome): void;
+}
+
+export type GangPhase = 'waiting-for-members' | 'invalid' | 'unschedulable' | 'queued' | 'planned' | 'binding' | 'running';
+
+export interface GangSpec {
+  key: string;
+  minAvailable: number;
+  priority: number;
+  /** Earliest member creation: the gang's age. */
+  creationMs: number;
+  barrierTimeoutMs: number;
+  sameNodeLabel: string;
+}
+
+interface Plan {
+  createdMs: number;
+  lastProgressMs: number;
+  /** pod uid -> node */
+  assignments: Map<string, string>;
+  pool: string;
+}
+
+interface GangRecord {
+  key: string;
+  plan: Plan | null;
+  /** Held binds: pod uid -> node and arrival time. */
+  barrier: Map<string, { node: string; arrivedMs: number }>;
+  barrierDeadlineMs: number;
+  phase: GangPhase;
+  lastReason: string;
+  lastReasonMs: number;
+  /** When the gang first had its quorum and could not be placed. */
+  waitingSinceMs: number | null;
+  quorumMs: number | null;
+  failedAtVersion: number;
+  failedReason: string;
+  runningSinceMs: number | null;
+}
+
+/** Something the adapter should tell the world about (Events, metrics). */
+export type GangEvent =
+  | { kind: 'waiting'; gang: string; podUids: string[]; reason: string }
+  | { kind: 'unschedulable'; gang: string; podUids: string[]; reason: string }
+  | { kind: 'planned'; gang: string; podUids: string[]; reason: string }
+  | { kind: 'bound'; gang: string; podUids: string[]; reason: string; quorumToBoundMs: number | null }
+  | { kind: 'barrier-timeout'; gang: string; podUids: string[]; reason: string }
+  | { kind: 'plan-released'; gang: string; podUids: string[]; reason: string };
+
+export type BarrierAnswer =
+  | { kind: 'pass' }
+  | { kind: 'hold'; deadlineMs: number }
+  | { kind: 'release'; members: { uid: string; node: string }[] }
+  | { kind: 'refuse'; reason: string };
+
+export interface GangOptions {
+  /** How long a gang may wait (quorum met, not placeable) before it blocks gangs ranked after it. */
+  headAfterMs: number;
+}
+
+type SpecResult = { kind: 'ok'; spec: GangSpec } | { kind: 'invalid'; reason: string };
+
+const MAX_NAMES_IN_REASON = 5;
+
+function names(pods: PodModel[]): string {
+  const shown = pods.slice(0, MAX_NAMES_IN_REASON).map((p) => p.name).join(', ');
+  return pods.length > MAX_NAMES_IN_REASON ? `${shown} and ${pods.length - MAX_NAMES_IN_REASON} more` : shown;
+}
+
+/** Parses a min-available label value; reasons are for users. */
+export function parseMinAvailable(raw: string | undefined, max: number): { kind: 'ok'; value: number } | { kind: 'invalid'; reason: string } {
+  if (raw === undefined) return { kind: 'invalid', reason: `label ${LABEL_POD_GROUP_MIN_AVAILABLE} is missing` };
+  if (!/^\s*\d+\s*$/.test(raw)) return { kind: 'invalid', reason: `${LABEL_POD_GROUP_MIN_AVAILABLE} "${raw.slice(0, 40)}" is not a whole number` };
+  const v = Number(raw.trim());
+  if (v < 1) return { kind: 'invalid', reason: `${LABEL_POD_GROUP_MIN_AVAILABLE} must be at least 1, got ${v}` };
+  if (v > max) return { kind: 'invalid', reason: `${LABEL_POD_GROUP_MIN_AVAILABLE} ${raw.trim().slice(0, 20)} is above the limit of ${max}` };
+  return { kind: 'ok', value: v };
+}
+
+/** Rank: partly bound gangs first, then higher priority, then older, then name. Negative = a first. */
+function compareRank(a: { spec: GangSpec; bound: number }, b: { spec: GangSpec; bound: number }): number {
+  const pa = a.bound > 0 ? 1 : 0;
+  const pb = b.bound > 0 ? 1 : 0;
+  if (pa !== pb) return pb - pa;
+  if (a.spec.priority !== b.spec.priority) return b.spec.priority - a.spec.priority;
+  if (a.spec.creationMs !== b.spec.creationMs) return a.spec.creationMs - b.spec.creationMs;
+  return a.spec.key < b.spec.key ? -1 : a.spec.key > b.spec.key ? 1 : 0;
+}
+
+/** The request size used to order members for placement: scarce resources first. */
+function sizeKey(r: Resources): number[] {
+  let ext = 0;
+  for (const [k, v] of Object.entries(r)) if (k.includes('/')) ext += v;
+  return [ext, r.cpu ?? 0, r.memory ?? 0];
+}
+
+export class GangPlanner implements GangEngine {
+  private readonly gangs = new Map<string, GangRecord>();
+  private readonly events: GangEvent[] = [];
+
+  constructor(private readonly state: ClusterState, private readonly options: GangOptions = { headAfterMs: 30_000 }) {}
+
+  /** Events since the last call, oldest first. */
+  drainEvents(): GangEvent[] {
+    return this.events.splice(0, this.events.length);
+  }
+
+  private record(key: string): GangRecord {
+    let r = this.gangs.get(key);
+    if (!r) {
+      r = {
+        key, plan: null, barrier: new Map(), barrierDeadlineMs: 0, phase: 'waiting-for-members', lastReason: '', lastReasonMs: 0,
+        waitingSinceMs: null, quorumMs: null, failedAtVersion: -1, failedReason: '', runningSinceMs: null,
+      };
+      this.gangs.set(key, r);
+    }
+    return r;
+  }
+
+  private members(key: string): PodModel[] {
+    const uids = this.state.groups.get(key);
+    if (!uids) return [];
+    const out: PodModel[] = [];
+    for (const u of uids) {
+      const p = this.state.pods.get(u);
+      if (p && !p.terminal && !p.deleting) out.push(p);
+    }
+    return out.sort((a, b) => a.creationMs - b.creationMs || (a.name < b.name ? -1 : 1));
+  }
+
+  private bound(members: PodModel[]): number {
+    let n = 0;
+    for (const m of members) if (m.nodeName) n++;
+    return n;
+  }
+
+  /** The group's parameters, after checking every member agrees on them. */
+  spec(key: string, members = this.members(key)): SpecResult {
+    const cfg = this.state.config.gang;
+    const byMin = new Map<string, PodModel[]>();
+    for (const m of members) {
+      const raw = m.labels[LABEL_POD_GROUP_MIN_AVAILABLE] ?? '(missing)';
+      const list = byMin.get(raw) ?? [];
+      list.push(m);
+      byMin.set(raw, list);
+    }
+    if (byMin.size > 1) {
+      const parts = [...byMin.entries()].map(([v, ps]) => `"${v}" on ${names(ps)}`);
+      return { kind: 'invalid', reason: `gang ${key}: members disagree on ${LABEL_POD_GROUP_MIN_AVAILABLE}: ${parts.join('; ')}` };
+    }
+    const first = members[0];
+    if (!first) return { kind: 'invalid', reason: `gang ${key}: no members` };
+    const min = parseMinAvailable(first.labels[LABEL_POD_GROUP_MIN_AVAILABLE], cfg.maxMinAvailable);
+    if (min.kind === 'invalid') return { kind: 'invalid', reason: `gang ${key}: ${min.reason}` };
+    const byPrio = new Map<number, PodModel[]>();
+    for (const m of members) byPrio.set(m.priority, [...(byPrio.get(m.priority) ?? []), m]);
+    if (byPrio.size > 1) {
+      const parts = [...byPrio.entries()].map(([v, ps]) => `${v} on ${names(ps)}`);
+      return { kind: 'invalid', reason: `gang ${key}: members must share one priority (seed 002, 5.3.1), found ${parts.join('; ')}` };
+    }
+    let barrierTimeoutMs = cfg.barrierTimeoutMs;
+    let sameNodeLabel = '';
+    for (const m of members) {
+      const t = m.annotations[ANNOTATION_BARRIER_TIMEOUT_SECONDS];
+      if (t !== undefined) {
+        const secs = Number(t);
+        if (!Number.isFinite(secs) || secs <= 0 || secs * 1000 > cfg.maxBarrierTimeoutMs) {
+          return { kind: 'invalid', reason: `gang ${key}: ${ANNOTATION_BARRIER_TIMEOUT_SECONDS} "${t.slice(0, 20)}" on ${m.name} must be a number of seconds above 0 and at most ${cfg.maxBarrierTimeoutMs / 1000} (below the scheduler's httpTimeout)` };
+        }
+        barrierTimeoutMs = Math.round(secs * 1000);
+      }
+      const l = m.annotations[ANNOTATION_SAME_NODE_LABEL];
+      if (l !== undefined) sameNodeLabel = l;
+    }
+    return {
+      kind: 'ok',
+      spec: { key, minAvailable: min.value, priority: first.priority, creationMs: first.creationMs, barrierTimeoutMs, sameNodeLabel },
+    };
+  }
+
+  private note(rec: GangRecord, phase: GangPhase, reason: string, nowMs: number): void {
+    rec.phase = phase;
+    rec.lastReason = reason;
+    rec.lastReasonMs = nowMs;
+  }
+
+  private refuseAll(nodeNames: string[], reason: string, unresolvable: boolean): FilterOutcome {
+    const map: Record<string, string> = {};
+    for (const n of nodeNames) map[n] = reason;
+    return unresolvable ? { kind: 'gang', passed: [], failed: {}, unresolvable: map } : { kind: 'gang', passed: [], failed: map, unresolvable: {} };
+  }
+
+  filter(pod: PodModel, nodeNames: string[], nowMs: number, _lookup: NodeLookup): FilterOutcome | null {
+    const key = groupKeyOf(pod);
+    if (!key) return null;
+    // The request's copy is what the scheduler decides for; the cache may not have the pod yet.
+    if (!this.state.pods.has(pod.uid)) this.state.setPod(pod);
+    const rec = this.record(key);
+    const members = this.members(key);
+    const spec = this.spec(key, members);
+    if (spec.kind === 'invalid') {
+      this.note(rec, 'invalid', spec.reason, nowMs);
+      return this.refuseAll(nodeNames, spec.reason, true);
+    }
+    const { minAvailable } = spec.spec;
+    const bound = this.bound(members);
+    if (bound >= minAvailable) {
+      if (rec.phase !== 'running') {
+        rec.runningSinceMs = nowMs;
+        this.note(rec, 'running', `gang ${key}: ${bound} of ${minAvailable} bound`, nowMs);
+      }
+      this.dropPlan(rec, null, nowMs);
+      return null;
+    }
+    if (members.length < minAvailable) {
+      const reason = `gang ${key}: ${members.length} of ${minAvailable} members exist`;
+      if (rec.lastReason !== reason) this.events.push({ kind: 'waiting', gang: key, podUids: members.map((m) => m.uid), reason });
+      this.note(rec, 'waiting-for-members', reason, nowMs);
+      this.dropPlan(rec, `gang ${key}: members went below min-available`, nowMs);
+      return this.refuseAll(nodeNames, reason, true);
+    }
+    rec.quorumMs ??= nowMs;
+    if (!rec.plan || !rec.plan.assignments.has(pod.uid)) {
+      if (rec.plan) {
+        // A member beyond the plan (more replicas than min-available): it waits until the gang runs.
+        return this.refuseAll(nodeNames, `gang ${key}: waiting for the planned members to bind`, false);
+      }
+      const planned = this.tryPlan(rec, spec.spec, members, bound, nowMs);
+      if (planned.kind === 'refused') return this.refuseAll(nodeNames, planned.reason, true);
+    }
+    return this.steer(rec, spec.spec, pod, nodeNames, nowMs);
+  }
+
+  /** Makes a plan for the gang or records why not. */
+  private tryPlan(rec: GangRecord, spec: GangSpec, members: PodModel[], bound: number, nowMs: number): { kind: 'planned' } | { kind: 'refused'; reason: string } {
+    const head = this.head(nowMs);
+    if (head && head.key !== rec.key) {
+      const me = { spec, bound };
+      if (compareRank(head, me) < 0) {
+        const reason = `gang ${rec.key}: queued behind gang ${head.key}, which has waited ${Math.round((nowMs - (head.waitingSinceMs ?? nowMs)) / 1000)}s (gangs are placed by priority, then age)`;
+        this.note(rec, 'queued', reason, nowMs);
+        return { kind: 'refused', reason };
+      }
+    }
+    if (rec.failedAtVersion === this.state.version && rec.failedReason) return { kind: 'refused', reason: rec.failedReason };
+    const unbound = members.filter((m) => !m.nodeName);
+    const needed = spec.minAvailable - bound;
+    const result = planPlacement(this.state, unbound, needed, spec.sameNodeLabel, nowMs);
+    if (result.kind === 'failed') {
+      const reason = `gang ${rec.key}: ${result.reason}`;
+      rec.failedAtVersion = this.state.version;
+      rec.failedReason = reason;
+      rec.waitingSinceMs ??= nowMs;
+      if (rec.lastReason !== reason) this.events.push({ kind: 'unschedulable', gang: rec.key, podUids: members.map((m) => m.uid), reason });
+      this.note(rec, 'unschedulable', reason, nowMs);
+      return { kind: 'refused', reason };
+    }
+    rec.plan = { createdMs: nowMs, lastProgressMs: nowMs, assignments: result.assignments, pool: result.pool };
+    rec.waitingSinceMs = null;
+    rec.failedReason = '';
+    for (const [uid, node] of result.assignments) this.holdMember(uid, node, nowMs);
+    const reason = `gang ${rec.key}: planned ${result.assignments.size} members on ${new Set(result.assignments.values()).size} nodes${result.pool ? ` in ${spec.sameNodeLabel}=${result.pool}` : ''}`;
+    this.events.push({ kind: 'planned', gang: rec.key, podUids: [...result.assignments.keys()], reason });
+    this.note(rec, 'planned', reason, nowMs);
+    return { kind: 'planned' };
+  }
+
+  private holdMember(uid: string, node: string, nowMs: number): void {
+    const pod = this.state.pods.get(uid);
+    if (!pod) return;
+    this.state.hold(uid, node, pod.requests);
+    const volumes = podVolumeNeeds(this.state, pod);
+    if (volumes.kind === 'needs') {
+      for (const need of volumes.needs) {
+        for (const claim of need.claims) {
+          const pvc = this.state.pvcs.get(claim);
+          if (pvc && !pvc.selectedNode) this.state.reserve(claim, uid, node, need.vg, pvc.requestBytes, nowMs + this.state.config.gang.planTtlMs * 10);
+        }
+      }
+    }
+  }
+
+  private releaseMember(uid: string): void {
+    this.state.releaseHold(uid);
+    this.state.releaseReservationsOf(uid);
+  }
+
+  private dropPlan(rec: GangRecord, reason: string | null, nowMs: number): void {
+    if (!rec.plan) return;
+    const uids = [...rec.plan.assignments.keys()];
+    for (const uid of uids) this.releaseMember(uid);
+    rec.plan = null;
+    if (reason) {
+      this.events.push({ kind: 'plan-released', gang: rec.key, podUids: uids, reason });
+      this.note(rec, 'unschedulable', reason, nowMs);
+    }
+  }
+
+  /** The gang that blocks gangs ranked after it, if any. */
+  private head(nowMs: number): (GangRecord & { spec: GangSpec; bound: number }) | null {
+    let best: (GangRecord & { spec: GangSpec; bound: number }) | null = null;
+    for (const rec of this.gangs.values()) {
+      if (rec.plan || rec.waitingSinceMs === null || nowMs - rec.waitingSinceMs < this.options.headAfterMs) continue;
+      if (rec.phase !== 'unschedulable') continue;
+      const members = this.members(rec.key);
+      const s = this.spec(rec.key, members);
+      if (s.kind !== 'ok') continue;
+      if (!fitsEmptyCluster(this.state, members.filter((m) => !m.nodeName), s.spec.minAvailable - this.bound(members))) continue;
+      const cand = Object.assign(rec, { spec: s.spec, bound: this.bound(members) });
+      if (!best || compareRank(cand, best) < 0) best = cand;
+    }
+    return best;
+  }
+
+  private steer(rec: GangRecord, spec: GangSpec, pod: PodModel, nodeNames: string[], nowMs: number): FilterOutcome {
+    const plan = rec.plan as Plan;
+    const node = plan.assignments.get(pod.uid) as string;
+    if (nodeNames.includes(node)) {
+      const failed: Record<string, string> = {};
+      for (const n of nodeNames) if (n !== node) failed[n] = `gang ${rec.key}: member planned on ${node}`;
+      return { kind: 'gang', passed: [node], failed, unresolvable: {} };
+    }
+    // The scheduler filtered out the planned node (its cache saw something ours did not): re-plan
+    // this member among the nodes it did send, within the gang's pool.
+    this.releaseMember(pod.uid);
+    const candidates = nodeNames
+      .map((n) => this.state.nodes.get(n))
+      .filter((n): n is NodeModel => n !== undefined && (!spec.sameNodeLabel || n.labels[spec.sameNodeLabel] === plan.pool));
+    const alt = placeOne(this.state, pod, candidates, new Map(), nowMs);
+    if (alt.kind === 'placed') {
+      plan.assignments.set(pod.uid, alt.node);
+      this.holdMember(pod.uid, alt.node, nowMs);
+      const failed: Record<string, string> = {};
+      for (const n of nodeNames) if (n !== alt.node) failed[n] = `gang ${rec.key}: member re-planned on ${alt.node}`;
+      return { kind: 'gang', passed: [alt.node], failed, unresolvable: {} };
+    }
+    this.holdMember(pod.uid, node, nowMs);
+    return this.refuseAll(nodeNames, `gang ${rec.key}: planned node ${node} was not offered by the scheduler and no offered node fits (${alt.reason})`, false);
+  }
+
+  prioritize(pod: PodModel, nodeNames: readonly string[]): Score[] | null {
+    const key = groupKeyOf(pod);
+    if (!key) return null;
+    const planned = this.gangs.get(key)?.plan?.assignments.get(pod.uid);
+    if (!planned) return null;
+    return nodeNames.map((host) => ({ host, score: host === planned ? 10 : 0 }));
+  }
+
+  /** A member's bind arrives: hold it, release the whole barrier, or let it through. */
+  arrive(args: ExtenderBindingArgs, nowMs: number): BarrierAnswer {
+    const pod = this.state.podByKey(args.PodNamespace, args.PodName);
+    if (!pod) return { kind: 'pass' };
+    const key = groupKeyOf(pod);
+    if (!key) return { kind: 'pass' };
+    const rec = this.record(key);
+    const members = this.members(key);
+    const spec = this.spec(key, members);
+    if (spec.kind === 'invalid') return { kind: 'refuse', reason: spec.reason };
+    const bound = this.bound(members);
+    if (bound >= spec.spec.minAvailable) return { kind: 'pass' };
+    if (!rec.plan) return { kind: 'refuse', reason: `gang ${key}: no plan holds a place for ${pod.name} (plan released); the scheduler will retry it` };
+    // The scheduler placed it where we steered it; record the node it actually chose.
+    if (rec.plan.assignments.get(pod.uid) !== args.Node) {
+      this.releaseMember(pod.uid);
+      rec.plan.assignments.set(pod.uid, args.Node);
+      this.holdMember(pod.uid, args.Node, nowMs);
+    }
+    if (rec.barrier.size === 0) rec.barrierDeadlineMs = nowMs + spec.spec.barrierTimeoutMs;
+    rec.barrier.set(pod.uid, { node: args.Node, arrivedMs: nowMs });
+    rec.plan.lastProgressMs = nowMs;
+    // Only members that still exist and are unbound count at the barrier.
+    for (const uid of [...rec.barrier.keys()]) {
+      const p = this.state.pods.get(uid);
+      if (!p || p.deleting || p.nodeName) rec.barrier.delete(uid);
+    }
+    const ready = bound + rec.barrier.size;
+    if (ready >= spec.spec.minAvailable) {
+      const released = [...rec.barrier.entries()].map(([uid, b]) => ({ uid, node: b.node }));
+      rec.barrier.clear();
+      this.note(rec, 'binding', `gang ${key}: ${ready} of ${spec.spec.minAvailable} members at the barrier; binding`, nowMs);
+      this.events.push({
+        kind: 'bound', gang: key, podUids: released.map((r) => r.uid), reason: `gang ${key}: ${ready} of ${spec.spec.minAvailable} members bound together`,
+        quorumToBoundMs: rec.quorumMs === null ? null : nowMs - rec.quorumMs,
+      });
+      return { kind: 'release', members: released };
+    }
+    this.note(rec, 'binding', `gang ${key}: ${ready} of ${spec.spec.minAvailable} members at the bind barrier`, nowMs);
+    return { kind: 'hold', deadlineMs: rec.barrierDeadlineMs };
+  }
+
+  /** Expires barriers and idle plans; returns the held binds to fail, by gang. */
+  sweep(nowMs: number): { gang: string; uids: string[]; reason: string }[] {
+    const failed: { gang: string; uids: string[]; reason: string }[] = [];
+    for (const rec of [...this.gangs.values()]) {
+      const members = this.members(rec.key);
+      if (members.length === 0) {
+        this.dropPlan(rec, null, nowMs);
+        this.gangs.delete(rec.key);
+        continue;
+      }
+      if (rec.barrier.size > 0 && nowMs >= rec.barrierDeadlineMs) {
+        const spec = this.spec(rec.key, members);
+        const min = spec.kind === 'ok' ? spec.spec.minAvailable : 0;
+        const reason = `gang ${rec.key}: only ${this.bound(members) + rec.barrier.size} of ${min} members reached bind within ${Math.round((spec.kind === 'ok' ? spec.spec.barrierTimeoutMs : 0) / 1000)}s; releasing the plan`;
+        const uids = [...rec.barrier.keys()];
+        rec.barrier.clear();
+        failed.push({ gang: rec.key, uids, reason });
+        this.events.push({ kind: 'barrier-timeout', gang: rec.key, podUids: uids, reason });
+        this.dropPlan(rec, reason, nowMs);
+        continue;
+      }
+      if (rec.plan && rec.barrier.size === 0 && nowMs - rec.plan.lastProgressMs > this.state.config.gang.planTtlMs) {
+        this.dropPlan(rec, `gang ${rec.key}: plan released after ${Math.round(this.state.config.gang.planTtlMs / 1000)}s without progress`, nowMs);
+      }
+      if (rec.plan) {
+        // Members bound (by us or seen bound) no longer need their hold; the state released it on bind.
+        const bound = this.bound(members);
+        const spec = this.spec(rec.key, members);
+        if (spec.kind === 'ok' && bound >= spec.spec.minAvailable) {
+          rec.runningSinceMs ??= nowMs;
+          this.note(rec, 'running', `gang ${rec.key}: ${bound} of ${spec.spec.minAvailable} bound`, nowMs);
+          this.dropPlan(rec, null, nowMs);
+        }
+      }
+    }
+    return failed;
+  }
+
+  /** One line per gang for /debug/gangs and the status command. */
+  describe(nowMs: number): GangDescription[] {
+    const out: GangDescription[] = [];
+    for (const key of new Set([...this.state.groups.keys(), ...this.gangs.keys()])) {
+      const rec = this.gangs.get(key);
+      const members = this.members(key);
+      const spec = this.spec(key, members);
+      const bound = this.bound(members);
+      const min = spec.kind === 'ok' ? spec.spec.minAvailable : null;
+      out.push({
+        gang: key,
+        phase: min !== null && bound >= min ? 'running' : rec?.phase ?? (min !== null && members.length < min ? 'waiting-for-members' : 'queued'),
+        minAvailable: min,
+        members: members.length,
+        planned: rec?.plan?.assignments.size ?? 0,
+        atBarrier: rec?.barrier.size ?? 0,
+        bound,
+        planAgeMs: rec?.plan ? nowMs - rec.plan.createdMs : null,
+        lastReason: spec.kind === 'invalid' ? spec.reason : rec?.lastReason ?? '',
+      });
+    }
+    return out.sort((a, b) => (a.gang < b.gang ? -1 : 1));
+  }
+
+  phaseCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.gangs.values()) out[r.phase] = (out[r.phase] ?? 0) + 1;
+    return out;
+  }
+}
+
+export interface GangDescription {
+  gang: string;
+  phase: GangPhase;
+  minAvailable: number | null;
+  members: number;
+  planned: number;
+  atBarrier: number;
+  bound: number;
+  planAgeMs: number | null;
+  lastReason: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Placement (pure): first-fit-decreasing, tightest node first, deterministic.
+
+type PlaceOne = { kind: 'placed'; node: string } | { kind: 'none'; reason: string };
+
+/** The tightest node that fits the pod given what is used, held, and already planned in this pass. */
+function placeOne(state: ClusterState, pod: PodModel, nodes: NodeModel[], planned: Map<string, Resources>, nowMs: number, volumes?: PodVolumes): PlaceOne {
+  const vols = volumes ?? podVolumeNeeds(state, pod);
+  if (vols.kind === 'blocked') return { kind: 'none', reason: vols.reason };
+  let best: { node: string; slack: number } | null = null;
+  let lastReason = 'no node matches its selector, affinity and tolerations';
+  const scarce = Object.keys(pod.requests).find((k) => k.includes('/')) ?? 'cpu';
+  for (const node of nodes) {
+    const pv = placementVerdict(pod, node);
+    if (pv.kind !== 'fits') continue;
+    const committed = { ...state.committedOn(node.name, pod.uid) };
+    const extra = planned.get(node.name);
+    if (extra) addResources(committed, extra, 1);
+    const rv = resourceVerdict(pod.requests, node.allocatable, committed);
+    if (rv.kind !== 'fits') {
+      lastReason = rv.reason;
+      continue;
+    }
+    if (vols.kind === 'needs') {
+      const vv = vgVerdict(state, node, vols, nowMs);
+      if (vv.kind !== 'fits') {
+        lastReason = vv.reason;
+        continue;
+      }
+    }
+    const slack = (node.allocatable[scarce] ?? 0) - (committed[scarce] ?? 0) - (pod.requests[scarce] ?? 0);
+    if (!best || slack < best.slack || (slack === best.slack && node.name < best.node)) best = { node: node.name, slack };
+  }
+  return best ? { kind: 'placed', node: best.node } : { kind: 'none', reason: lastReason };
+}
+
+type PlanResult = { kind: 'planned'; assignments: Map<string, string>; pool: string } | { kind: 'failed'; reason: string };
+
+/** Places as many unbound members as fit, needing at least `needed`; all or nothing. */
+export function planPlacement(state: ClusterState, unbound: PodModel[], needed: number, sameNodeLabel: string, nowMs: number): PlanResult {
+  const all = [...state.nodes.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  if (!sameNodeLabel) return planIn(state, unbound, needed, all, '', nowMs);
+  const pools = new Map<string, NodeModel[]>();
+  for (const n of all) {
+    const v = n.labels[sameNodeLabel];
+    if (v === undefined) continue;
+    pools.set(v, [...(pools.get(v) ?? []), n]);
+  }
+  if (pools.size === 0) return { kind: 'failed', reason: `no node has the label ${sameNodeLabel} the gang must stay within` };
+  const reasons: string[] = [];
+  for (const [pool, nodes] of [...pools.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const r = planIn(state, unbound, needed, nodes, pool, nowMs);
+    if (r.kind === 'planned') return r;
+    reasons.push(`${pool}: ${r.reason}`);
+  }
+  const shown = reasons.slice(0, 3).join('; ') + (reasons.length > 3 ? `; and ${reasons.length - 3} more pools` : '');
+  return { kind: 'failed', reason: `no single ${sameNodeLabel} has room for the gang (${shown})` };
+}
+
+function planIn(state: ClusterState, unbound: PodModel[], needed: number, nodes: NodeModel[], pool: string, nowMs: number): PlanResult {
+  const order = [...unbound].sort((a, b) => {
+    const ka = sizeKey(a.requests);
+    const kb = sizeKey(b.requests);
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return (kb[i] as number) - (ka[i] as number);
+    return a.name < b.name ? -1 : 1;
+  });
+  const planned = new Map<string, Resources>();
+  const assignments = new Map<string, string>();
+  const unplaced: { pod: PodModel; reason: string }[] = [];
+  // Volume needs of members placed in this pass, as temporary reservations so the next member sees them.
+  const tempClaims: string[] = [];
+  try {
+    for (const pod of order) {
+      const vols = podVolumeNeeds(state, pod);
+      const r = placeOne(state, pod, nodes, planned, nowMs, vols);
+      if (r.kind === 'none') {
+        unplaced.push({ pod, reason: r.reason });
+        continue;
+      }
+      assignments.set(pod.uid, r.node);
+      const add = planned.get(r.node) ?? {};
+      addResources(add, pod.requests, 1);
+      add.pods = (add.pods ?? 0) + 1;
+      planned.set(r.node, add);
+      if (vols.kind === 'needs') {
+        for (const need of vols.needs) {
+          for (const claim of need.claims) {
+            const pvc = state.pvcs.get(claim);
+            if (pvc && !pvc.selectedNode) {
+              state.reserve(claim, `plan:${pod.uid}`, r.node, need.vg, pvc.requestBytes, nowMs + 1);
+              tempClaims.push(claim);
+            }
+          }
+        }
+      }
+    }
+  } finally {
+    for (const c of tempClaims) state.releaseReservation(c);
+  }
+  if (assignments.size >= needed) return { kind: 'planned', assignments, pool };
+  return { kind: 'failed', reason: gapReason(state, order, needed, nodes, unplaced, assignments.size, nowMs) };
+}
+
+/** The gap in numbers: a resource whose total demand exceeds the total free, else the first pod that fits nowhere. */
+function gapReason(state: ClusterState, pods: PodModel[], needed: number, nodes: NodeModel[], unplaced: { pod: PodModel; reason: string }[], placed: number, nowMs: number): string {
+  const demand = new Map<string, { amount: number; pods: number }>();
+  for (const p of pods) {
+    for (const [r, v] of Object.entries(p.requests)) {
+      if (v <= 0) continue;
+      const d = demand.get(r) ?? { amount: 0, pods: 0 };
+      d.amount += v;
+      d.pods += 1;
+      demand.set(r, d);
+    }
+  }
+  const ordered = [...demand.entries()].sort((a, b) => (a[0].includes('/') === b[0].includes('/') ? (a[0] < b[0] ? -1 : 1) : a[0].includes('/') ? -1 : 1));
+  for (const [r, d] of ordered) {
+    let free = 0;
+    for (const n of nodes) {
+      if (!pods.some((p) => (p.requests[r] ?? 0) > 0 && placementVerdict(p, n).kind === 'fits')) continue;
+      free += Math.max(0, (n.allocatable[r] ?? 0) - (state.committedOn(n.name)[r] ?? 0));
+    }
+    if (d.amount > free) return `needs ${formatResource(r, d.amount)} ${r} for ${d.pods} pods, ${formatResource(r, free)} free`;
+  }
+  // Volumes: the same test per VG over the nodes that hold it.
+  const vgDemand = new Map<string, number>();
+  for (const p of pods) {
+    const v = podVolumeNeeds(state, p);
+    if (v.kind === 'needs') for (const need of v.needs) vgDemand.set(need.vg, (vgDemand.get(need.vg) ?? 0) + need.bytes);
+  }
+  void nowMs;
+  const first = unplaced[0];
+  const volumeNote = vgDemand.size ? ` (local volumes: ${[...vgDemand.entries()].map(([vg, b]) => `${vg} ${formatResource('memory', b)}`).join(', ')})` : '';
+  return `no placement for ${needed} members: ${placed} placed; ${first ? `${first.pod.name} fits no node (${first.reason})` : 'none left'}${volumeNote}`;
+}
+
+/** Whether the members would fit if the cluster were empty (totals only): a gang that never can should not block others. */
+function fitsEmptyCluster(state: ClusterState, unbound: PodModel[], needed: number): boolean {
+  if (needed <= 0) return true;
+  const total: Resources = {};
+  for (const n of state.nodes.values()) addResources(total, n.allocatable, 1);
+  const sorted = [...unbound].sort((a, b) => (sizeKey(a.requests)[0] as number) - (sizeKey(b.requests)[0] as number)).slice(0, needed);
+  const demand: Resources = {};
+  for (const p of sorted) addResources(demand, p.requests, 1);
+  return Object.entries(demand).every(([r, v]) => v <= (total[r] ?? 0));
 }

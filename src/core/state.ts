@@ -72,6 +72,11 @@ export class ClusterState {
   private readonly selectedSums = new VgSums();
   private readonly reservations = new Map<string, Reservation>();
   private readonly reservationsByNode = new Map<string, Set<string>>();
+  /** Resources held for planned gang members that are not bound yet: pod uid -> node + requests. */
+  private readonly held = new Map<string, { node: string; requests: Resources }>();
+  private readonly heldByNode = new Map<string, Resources>();
+  /** Bumped whenever anything that can change a fit changes; lets callers cache failed searches. */
+  version = 0;
 
   constructor(readonly config: CoreConfig) {}
 
@@ -79,10 +84,12 @@ export class ClusterState {
 
   setNode(node: NodeModel): void {
     this.nodes.set(node.name, node);
+    this.version++;
   }
 
   deleteNode(name: string): void {
     this.nodes.delete(name);
+    this.version++;
   }
 
   /** Resources requested by non-terminal pods assigned to the node, with `pods` as a count. */
@@ -100,6 +107,7 @@ export class ClusterState {
     this.pods.set(pod.uid, pod);
     this.podUidByKey.set(`${pod.namespace}/${pod.name}`, pod.uid);
     this.accountPod(pod);
+    this.version++;
   }
 
   deletePod(uid: string): void {
@@ -109,6 +117,8 @@ export class ClusterState {
     this.pods.delete(uid);
     if (this.podUidByKey.get(`${prev.namespace}/${prev.name}`) === uid) this.podUidByKey.delete(`${prev.namespace}/${prev.name}`);
     this.releaseReservationsOf(uid);
+    this.releaseHold(uid);
+    this.version++;
   }
 
   podByKey(namespace: string, name: string): PodModel | undefined {
@@ -125,8 +135,9 @@ export class ClusterState {
       }
       addResources(u, pod.requests, 1);
       u.pods = (u.pods ?? 0) + 1;
-      // A bound pod's volumes are no longer reservations: the claim carries the truth now.
+      // A bound pod's volumes and resources are no longer reservations: the pod and its claims carry the truth now.
       this.releaseReservationsOf(pod.uid);
+      this.releaseHold(pod.uid);
     }
     const g = groupKeyOf(pod);
     if (g) {
@@ -164,6 +175,55 @@ export class ClusterState {
     this.setPod({ ...pod, nodeName });
   }
 
+  // ---- resources held for gang plans ----
+
+  /** Holds `requests` on `node` for an unbound pod until it binds, is deleted, or the hold is released. */
+  hold(uid: string, node: string, requests: Resources): void {
+    this.releaseHold(uid);
+    const r = { ...requests, pods: 1 };
+    this.held.set(uid, { node, requests: r });
+    let sum = this.heldByNode.get(node);
+    if (!sum) {
+      sum = {};
+      this.heldByNode.set(node, sum);
+    }
+    addResources(sum, r, 1);
+    this.version++;
+  }
+
+  releaseHold(uid: string): void {
+    const h = this.held.get(uid);
+    if (!h) return;
+    this.held.delete(uid);
+    const sum = this.heldByNode.get(h.node);
+    if (sum) {
+      addResources(sum, h.requests, -1);
+      if (Object.keys(sum).length === 0) this.heldByNode.delete(h.node);
+    }
+    this.version++;
+  }
+
+  heldFor(uid: string): { node: string; requests: Resources } | undefined {
+    return this.held.get(uid);
+  }
+
+  /** Nodes with held resources (few: only nodes of live gang plans). */
+  nodesWithHolds(): ReadonlyMap<string, Resources> {
+    return this.heldByNode;
+  }
+
+  /** Used plus held on a node, leaving out the hold of `exceptUid`. */
+  committedOn(node: string, exceptUid = ''): Resources {
+    const used = this.usedOn(node);
+    const held = this.heldByNode.get(node);
+    if (!held) return used;
+    const out: Resources = { ...used };
+    addResources(out, held, 1);
+    const own = exceptUid ? this.held.get(exceptUid) : undefined;
+    if (own && own.node === node) addResources(out, own.requests, -1);
+    return out;
+  }
+
   // ---- storage ----
 
   /** The VG a claim of this StorageClass is carved from, or null when the class is not local LVM. */
@@ -194,6 +254,7 @@ export class ClusterState {
 
   setPvc(pvc: PvcModel): void {
     const key = claimKey(pvc.namespace, pvc.name);
+    this.version++;
     this.pvcs.set(key, pvc);
     this.dropSelected(key);
     const vg = this.localVgOf(pvc.storageClassName);
@@ -213,6 +274,7 @@ export class ClusterState {
 
   deletePvc(namespace: string, name: string): void {
     const key = claimKey(namespace, name);
+    this.version++;
     this.pvcs.delete(key);
     this.dropSelected(key);
     this.releaseReservation(key);
@@ -243,6 +305,7 @@ export class ClusterState {
   }
 
   deletePv(name: string): void {
+    this.version++;
     this.pvs.delete(name);
     const prev = this.pvItems.get(name);
     if (!prev) return;
@@ -259,6 +322,7 @@ export class ClusterState {
   reserve(claim: string, podUid: string, node: string, vg: string, bytes: number, expiresAtMs: number): void {
     this.releaseReservation(claim);
     this.reservations.set(claim, { node, vg, bytes, podUid, expiresAtMs });
+    this.version++;
     let s = this.reservationsByNode.get(node);
     if (!s) {
       s = new Set();
@@ -270,6 +334,7 @@ export class ClusterState {
   releaseReservation(claim: string): void {
     const r = this.reservations.get(claim);
     if (!r) return;
+    this.version++;
     this.reservations.delete(claim);
     const s = this.reservationsByNode.get(r.node);
     s?.delete(claim);
@@ -335,6 +400,7 @@ export class ClusterState {
       storageclasses: this.storageClasses.size,
       groups: this.groups.size,
       reservations: this.reservations.size,
+      holds: this.held.size,
     };
   }
 }

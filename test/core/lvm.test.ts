@@ -110,7 +110,7 @@ describe('best-node steering and reservations', () => {
     const { filter } = setup(objs(), { lvmSteering: 'best-node' });
     const out = filter(makePod('p1').pvc('x').build());
     expect(out.passed).toEqual(['b']);
-    expect(out.failed.a).toBe('local-lvm: has room, but the pod\'s volumes are reserved on b, the binpack choice');
+    expect(out.failed.a).toBe('local-lvm: has room; volumes reserved on b (binpack)');
   });
 
   it('reserves at filter so pods filtered back to back never share free bytes', () => {

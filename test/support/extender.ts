@@ -7,20 +7,24 @@ import { defaultCoreConfig } from '../../src/config/extender.js';
 import { buildServer, type Binder, type Readiness } from '../../src/adapters/http/server.js';
 import { createExtenderMetrics } from '../../src/adapters/http/metrics.js';
 import { loadSnapshotObjects, snapshotBinder } from '../../src/adapters/kube/snapshot.js';
-import type { GangRuntime } from '../../src/core/gang.js';
+import { GangRuntimeImpl } from '../../src/adapters/gang-runtime.js';
 
 export interface TestExtender {
   app: ReturnType<typeof buildServer>;
   state: ClusterState;
   now: { ms: number };
   ready: Readiness;
+  gang: GangRuntimeImpl | undefined;
 }
 
-export function testExtender(objects: Record<string, unknown>[], opts: { core?: Partial<CoreConfig>; binder?: Binder; gang?: (state: ClusterState) => GangRuntime; nowIso?: string } = {}): TestExtender {
+export function testExtender(objects: Record<string, unknown>[], opts: { core?: Partial<CoreConfig>; binder?: Binder; gang?: boolean | { headAfterMs?: number }; nowIso?: string } = {}): TestExtender {
   const state = new ClusterState(defaultCoreConfig(opts.core));
   loadSnapshotObjects(state, objects);
   const now = { ms: Date.parse(opts.nowIso ?? '2026-11-21T00:01:00Z') };
   const ready: Readiness = { ready: true, reason: 'test' };
+  const gang = opts.gang
+    ? new GangRuntimeImpl(state, { clock: () => now.ms, timers: false, ...(typeof opts.gang === 'object' ? opts.gang : {}) })
+    : undefined;
   const app = buildServer({
     state,
     binder: opts.binder ?? snapshotBinder,
@@ -30,9 +34,9 @@ export function testExtender(objects: Record<string, unknown>[], opts: { core?: 
     metrics: createExtenderMetrics(() => state.sizes()),
     bodyLimitBytes: 64 * 1024 * 1024,
     keepAliveTimeoutMs: 120_000,
-    ...(opts.gang ? { gang: opts.gang(state) } : {}),
+    ...(gang ? { gang } : {}),
   });
-  return { app, state, now, ready };
+  return { app, state, now, ready, gang };
 }
 
 export async function post(t: TestExtender, verb: string, body: unknown): Promise<{ status: number; json: any }> {

@@ -10,9 +10,13 @@ export interface ExtenderMetrics {
   nodeVerdicts: Counter<'result'>;
   binds: Counter<'result'>;
   cacheObjects: Gauge<'kind'>;
+  gangsByPhase: Gauge<'phase'>;
+  gangQuorumToBound: Histogram<string>;
+  gangBarrierTimeouts: Counter<string>;
+  gangPlanFailures: Counter<string>;
 }
 
-export function createExtenderMetrics(sizes: () => Record<string, number>, withDefaults = false): ExtenderMetrics {
+export function createExtenderMetrics(sizes: () => Record<string, number>, withDefaults = false, gangPhases: () => Record<string, number> = () => ({})): ExtenderMetrics {
   const registry = new Registry();
   if (withDefaults) collectDefaultMetrics({ register: registry });
   return {
@@ -31,5 +35,18 @@ export function createExtenderMetrics(sizes: () => Record<string, number>, withD
         for (const [k, v] of Object.entries(sizes())) this.set({ kind: k }, v);
       },
     }),
+    gangsByPhase: new Gauge({
+      name: 'extender_gangs', help: 'Pod groups by phase (waiting-for-members, invalid, unschedulable, queued, planned, binding, running).', labelNames: ['phase'], registers: [registry],
+      collect() {
+        this.reset();
+        for (const [k, v] of Object.entries(gangPhases())) this.set({ phase: k }, v);
+      },
+    }),
+    gangQuorumToBound: new Histogram({
+      name: 'extender_gang_quorum_to_bound_seconds', help: 'From the moment a gang had its quorum to the release of its bind barrier.', registers: [registry],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+    }),
+    gangBarrierTimeouts: new Counter({ name: 'extender_gang_barrier_timeouts_total', help: 'Bind barriers that did not fill in time (their binds failed, their plans were released).', registers: [registry] }),
+    gangPlanFailures: new Counter({ name: 'extender_gang_plan_failures_total', help: 'Plan attempts that found no placement for a gang.', registers: [registry] }),
   };
 }

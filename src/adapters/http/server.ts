@@ -1,7 +1,7 @@
 // The fastify server: decode -> core -> encode for filter, prioritize and bind, plus health,
 // readiness, metrics and debug. Built by a factory that never listens; tests drive it with inject().
 
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ClusterState } from '../../core/state.js';
 import { filterPod, prioritizePod, type NodeLookup } from '../../core/filter.js';
@@ -54,7 +54,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const { state, metrics, clock, logger } = deps;
   const app = Fastify({
     loggerInstance: logger,
-    disableRequestLogging: true,
+    // No per-request log lines: filter runs for every pod in the cluster.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
     keepAliveTimeout: deps.keepAliveTimeoutMs,
     ...(deps.https ? { https: { cert: deps.https.cert, key: deps.https.key, ...(deps.https.ca ? { ca: deps.https.ca, requestCert: true, rejectUnauthorized: true } : {}) } } : {}),

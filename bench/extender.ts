@@ -1,0 +1,97 @@
+// npm run bench:extender — times /filter and /prioritize over loopback HTTP with 1,000 and 5,000
+// node names and 50,000 pods in the cache, next to the floor: JSON.parse + JSON.stringify of the
+// same request and response bodies in one process. Prints one JSON line.
+//
+// Calls are sequential on one keep-alive connection, as kube-scheduler makes them (one pod at a time).
+
+import { request, Agent } from 'node:http';
+import { pino } from 'pino';
+import { ClusterState } from '../src/core/state.js';
+import { defaultCoreConfig } from '../src/config/extender.js';
+import { buildServer } from '../src/adapters/http/server.js';
+import { createExtenderMetrics } from '../src/adapters/http/metrics.js';
+import { loadSnapshotObjects, snapshotBinder } from '../src/adapters/kube/snapshot.js';
+import { GiB, makeLocalStorageClass, makeNode, makePod, makePvc } from '../test/support/builders.js';
+
+const NODES = 5000;
+const PODS = 50_000;
+const ITER = Number(process.env.BENCH_ITER ?? 400);
+const WARMUP = 100;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+async function main(): Promise<void> {
+  const objs: Record<string, unknown>[] = [makeLocalStorageClass()];
+  for (let i = 0; i < NODES; i++) objs.push(makeNode(`node-${i}`).localStorage().gpus(4).vg('volumegroup1', 100 * GiB, (20 + (i % 80)) * GiB, new Date().toISOString()).build());
+  for (let i = 0; i < PODS; i++) objs.push(makePod(`bound-${i}`).cpu('100m').mem('128Mi').on(`node-${i % NODES}`).build());
+  objs.push(makePvc('data', '10Gi'));
+  const state = new ClusterState(defaultCoreConfig());
+  loadSnapshotObjects(state, objs);
+  const app = buildServer({
+    state, binder: snapshotBinder, readiness: () => ({ ready: true, reason: 'bench' }), clock: Date.now,
+    logger: pino({ level: 'silent' }), metrics: createExtenderMetrics(() => state.sizes()), bodyLimitBytes: 64 << 20, keepAliveTimeoutMs: 120_000,
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+  const post = (path: string, body: string) => new Promise<string>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+
+  const plain = makePod('plain').cpu('1').build();
+  const lvm = makePod('with-pvc').cpu('1').pvc('data').build();
+  const cases: { name: string; verb: string; pod: unknown; n: number }[] = [];
+  for (const n of [1000, 5000]) {
+    cases.push({ name: `filter-plain-${n}`, verb: 'filter', pod: plain, n });
+    cases.push({ name: `filter-lvm-${n}`, verb: 'filter', pod: lvm, n });
+    cases.push({ name: `prioritize-plain-${n}`, verb: 'prioritize', pod: plain, n });
+    cases.push({ name: `prioritize-lvm-${n}`, verb: 'prioritize', pod: lvm, n });
+  }
+  const results: Record<string, unknown> = {};
+  for (const c of cases) {
+    const body = JSON.stringify({ Pod: c.pod, Nodes: null, NodeNames: Array.from({ length: c.n }, (_, i) => `node-${i}`) });
+    const times: number[] = [];
+    let response = '';
+    for (let i = 0; i < WARMUP + ITER; i++) {
+      const t0 = process.hrtime.bigint();
+      response = await post(`/${c.verb}`, body);
+      const dt = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (i >= WARMUP) times.push(dt);
+    }
+    // The floor: what any JSON-over-HTTP extender must at least do with these bodies, in-process.
+    const floor: number[] = [];
+    for (let i = 0; i < WARMUP + ITER; i++) {
+      const t0 = process.hrtime.bigint();
+      JSON.stringify(JSON.parse(body));
+      JSON.stringify(JSON.parse(response));
+      const dt = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (i >= WARMUP) floor.push(dt);
+    }
+    times.sort((a, b) => a - b);
+    floor.sort((a, b) => a - b);
+    const p50 = percentile(times, 50);
+    const f50 = percentile(floor, 50);
+    results[c.name] = {
+      p50Ms: +p50.toFixed(3), p99Ms: +percentile(times, 99).toFixed(3),
+      floorP50Ms: +f50.toFixed(3), floorP99Ms: +percentile(floor, 99).toFixed(3),
+      ratioToFloorP50: +(p50 / f50).toFixed(2), requestBytes: body.length, responseBytes: response.length,
+    };
+  }
+  await app.close();
+  agent.destroy();
+  process.stdout.write(`${JSON.stringify({ bench: 'extender', nodes: NODES, cachedPods: PODS, iterations: ITER, node: process.version, results })}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});
