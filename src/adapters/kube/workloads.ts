@@ -2,6 +2,8 @@
 // the demo: Pod, Deployment/ReplicaSet/StatefulSet/Job (spec.template), and Kubeflow TFJob /
 // PyTorchJob (one pod per replica of each replica spec, named <job>-<type>-<index>).
 
+// Manifests are free-form JSON read a few known fields deep; `any` keeps that reading short.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>;
 
 function podFromTemplate(template: Obj, name: string, namespace: string, uid: string, creationIso: string): Obj {

@@ -1,0 +1,272 @@
+import { describe, expect, it } from 'vitest';
+import { GiB, makeLocalStorageClass, makeNode, makePod, makePvc } from '../support/builders.js';
+import { post, testExtender, type TestExtender } from '../support/extender.js';
+import { parseMinAvailable } from '../../src/core/gang.js';
+import { toNode, toPod } from '../../src/adapters/kube/convert.js';
+
+const toNodeModel = (obj: Record<string, unknown>) => toNode(obj)!;
+
+const gpuNodes = (n: number, gpus = 2, prefix = 'gpu') => Array.from({ length: n }, (_, i) => makeNode(`${prefix}-${i}`).gpus(gpus).build());
+
+function tfjob(job = 'tf-smoke-gpu', opts: { workers?: number; min?: number | string; ns?: string; gpu?: number } = {}) {
+  const min = opts.min ?? 5;
+  const pods = [makePod(`${job}-ps-0`).cpu('1').group(job, min)];
+  for (let i = 0; i < (opts.workers ?? 4); i++) pods.push(makePod(`${job}-worker-${i}`).gpu(opts.gpu ?? 2).group(job, min));
+  return pods.map((p) => (opts.ns ? p.ns(opts.ns).uid(`${opts.ns}-${p.obj.metadata.name}`) : p).build());
+}
+
+const names = (t: TestExtender) => [...t.state.nodes.keys()].sort();
+const filter = (t: TestExtender, pod: object, nodeNames = names(t)) => post(t, 'filter', { Pod: pod, Nodes: null, NodeNames: nodeNames });
+const bind = (t: TestExtender, pod: any, node: string) => post(t, 'bind', { PodName: pod.metadata.name, PodNamespace: pod.metadata.namespace, PodUID: pod.metadata.uid, Node: node });
+
+describe('quorum gate', () => {
+  it('rejects every member as unresolvable while the group is below min-available', async () => {
+    const pods = tfjob().slice(0, 3);
+    const t = testExtender([...gpuNodes(4), ...pods], { gang: true });
+    const r = await filter(t, pods[0]!);
+    expect(r.json.NodeNames).toEqual([]);
+    expect(Object.values(r.json.FailedAndUnresolvableNodes)).toEqual(Array(4).fill('gang default/tf-smoke-gpu: 3 of 5 members exist'));
+  });
+});
+
+describe('whole-gang plan', () => {
+  it('refuses every member with the gap in numbers on the seed\'s 4-GPU cluster, and holds nothing', async () => {
+    const pods = tfjob();
+    const t = testExtender([...gpuNodes(2), ...pods], { gang: true });
+    for (const p of pods) {
+      const r = await filter(t, p);
+      expect(r.json.NodeNames).toEqual([]);
+      expect(r.json.FailedAndUnresolvableNodes['gpu-0']).toBe('gang default/tf-smoke-gpu: needs 8 nvidia.com/gpu for 4 pods, 4 free');
+    }
+    expect(t.state.sizes().holds).toBe(0);
+    const d = await t.app.inject({ method: 'GET', url: '/debug/gangs' });
+    expect(d.json().gangs[0]).toMatchObject({ gang: 'default/tf-smoke-gpu', phase: 'unschedulable', members: 5, minAvailable: 5, bound: 0 });
+  });
+
+  it('plans all members at the first filter and steers each to its planned node', async () => {
+    const pods = tfjob();
+    const t = testExtender([...gpuNodes(4), ...pods], { gang: true });
+    const chosen: string[] = [];
+    for (const p of pods) {
+      const r = await filter(t, p);
+      expect(r.json.NodeNames).toHaveLength(1);
+      chosen.push(r.json.NodeNames[0]);
+    }
+    // Four workers of 2 GPUs on four 2-GPU nodes: one per node.
+    expect(new Set(chosen.slice(1)).size).toBe(4);
+    expect(t.state.sizes().holds).toBe(5);
+  });
+
+  it('makes other pods respect a held plan', async () => {
+    const pods = tfjob();
+    const t = testExtender([...gpuNodes(4), ...pods], { gang: true });
+    await filter(t, pods[1]!);
+    const other = makePod('intruder').gpu(1).build();
+    const r = await filter(t, other);
+    expect(r.json.NodeNames).toEqual([]);
+    expect(r.json.FailedNodes['gpu-0']).toBe('held for a gang plan: insufficient nvidia.com/gpu: requested 1, free 0 of 2');
+  });
+
+  it('re-plans a member whose planned node the scheduler did not offer', async () => {
+    const pods = tfjob('j', { workers: 1, min: 2 });
+    const t = testExtender([...gpuNodes(3), ...pods], { gang: true });
+    const first = await filter(t, pods[1]!);
+    const planned = first.json.NodeNames[0];
+    const offered = names(t).filter((n) => n !== planned);
+    const again = await filter(t, pods[1]!, offered);
+    expect(again.json.NodeNames).toHaveLength(1);
+    expect(again.json.NodeNames[0]).not.toBe(planned);
+    expect(Object.values(again.json.FailedNodes)[0]).toMatch(/member re-planned on/);
+  });
+
+  it('plans within one node pool and says so when no single pool fits', async () => {
+    const pool = (name: string, n: string) => makeNode(n).gpus(2).label('apps.openyurt.io/nodepool', name).build();
+    const members = [0, 1, 2].map((i) => makePod(`w-${i}`).gpu(2).group('edge', 3).annotate('edge-gang.io/same-node-label', 'apps.openyurt.io/nodepool').build());
+    const t = testExtender([pool('hangzhou', 'hz-0'), pool('hangzhou', 'hz-1'), pool('beijing', 'bj-0'), pool('beijing', 'bj-1'), ...members], { gang: true });
+    const r = await filter(t, members[0]!);
+    expect(Object.values(r.json.FailedAndUnresolvableNodes)[0]).toMatch(/no single apps.openyurt.io\/nodepool has room for the gang \(beijing: .*; hangzhou: .*\)/);
+    t.state.setNode(toNodeModel(pool('hangzhou', 'hz-2')));
+    const r2 = await filter(t, members[0]!, [...names(t)]);
+    expect(r2.json.NodeNames[0]).toMatch(/^hz-/);
+    for (const m of members.slice(1)) expect((await filter(t, m, names(t))).json.NodeNames[0]).toMatch(/^hz-/);
+  });
+
+  it('includes each member\'s local-LVM volumes in the plan', async () => {
+    const members = [0, 1, 2].map((i) => makePod(`db-${i}`).cpu('1').pvc(`data-${i}`).group('db', 3).build());
+    const claims = [0, 1, 2].map((i) => makePvc(`data-${i}`, '4Gi'));
+    const t = testExtender([
+      makeLocalStorageClass(), ...claims, ...members,
+      makeNode('s-0').localStorage().vg('volumegroup1', 7 * GiB, 7 * GiB, '2026-11-21T00:00:30Z').build(),
+      makeNode('s-1').localStorage().vg('volumegroup1', 5 * GiB, 5 * GiB, '2026-11-21T00:00:30Z').build(),
+    ], { gang: true });
+    const r = await filter(t, members[0]!);
+    expect(Object.values(r.json.FailedAndUnresolvableNodes)[0]).toMatch(/no placement for 3 members: 2 placed; db-\d fits no node \(volumegroup1: requested 4Gi, free \dGi\)/);
+    expect(t.state.reservationCount()).toBe(0);
+    t.state.setNode(toNodeModel(makeNode('s-2').localStorage().vg('volumegroup1', 5 * GiB, 5 * GiB, '2026-11-21T00:00:30Z').build()));
+    const placed = new Map<string, number>();
+    for (const m of members) {
+      const x = await filter(t, m, names(t));
+      expect(x.json.NodeNames).toHaveLength(1);
+      placed.set(x.json.NodeNames[0], (placed.get(x.json.NodeNames[0]) ?? 0) + 4);
+    }
+    expect(placed.get('s-1') ?? 0).toBeLessThanOrEqual(4);
+    expect(placed.get('s-2') ?? 0).toBeLessThanOrEqual(4);
+    expect(placed.get('s-0') ?? 0).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('bind barrier', () => {
+  it('holds binds until min-available members arrive, then binds all together', async () => {
+    const pods = tfjob();
+    const t = testExtender([...gpuNodes(4), ...pods], { gang: true });
+    const nodesOf = new Map<string, string>();
+    for (const p of pods) nodesOf.set(p.metadata.name, (await filter(t, p)).json.NodeNames[0]);
+    const pending = pods.slice(0, 4).map((p) => bind(t, p, nodesOf.get(p.metadata.name)!));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(t.gang!.heldCount()).toBe(4);
+    expect([...t.state.pods.values()].filter((p) => p.nodeName)).toHaveLength(0);
+    const last = await bind(t, pods[4]!, nodesOf.get(pods[4]!.metadata.name)!);
+    expect(last.json).toEqual({ Error: '' });
+    for (const r of await Promise.all(pending)) expect(r.json).toEqual({ Error: '' });
+    expect([...t.state.pods.values()].filter((p) => p.nodeName)).toHaveLength(5);
+  });
+
+  it('fails every held bind when the barrier times out, and releases the plan', async () => {
+    const pods = tfjob();
+    const t = testExtender([...gpuNodes(4), ...pods], { gang: true });
+    const nodesOf = new Map<string, string>();
+    for (const p of pods) nodesOf.set(p.metadata.name, (await filter(t, p)).json.NodeNames[0]);
+    const pending = pods.slice(0, 3).map((p) => bind(t, p, nodesOf.get(p.metadata.name)!));
+    await new Promise((r) => setTimeout(r, 20));
+    t.now.ms += 20_001;
+    t.gang!.tick();
+    for (const r of await Promise.all(pending)) expect(r.json.Error).toBe('gang default/tf-smoke-gpu: only 3 of 5 members reached bind within 20s; releasing the plan');
+    expect(t.state.sizes().holds).toBe(0);
+    expect([...t.state.pods.values()].filter((p) => p.nodeName)).toHaveLength(0);
+    // A late member's bind after the release is refused too: no member binds without a plan.
+    const late = await bind(t, pods[4]!, nodesOf.get(pods[4]!.metadata.name)!);
+    expect(late.json.Error).toMatch(/no plan holds a place/);
+  });
+
+  it('honours a per-gang barrier timeout annotation and refuses one above the cap', async () => {
+    const ok = [0, 1].map((i) => makePod(`a-${i}`).gpu(1).group('a', 2).annotate('edge-gang.io/barrier-timeout-seconds', '5').build());
+    const t = testExtender([...gpuNodes(2), ...ok], { gang: true });
+    const n0 = (await filter(t, ok[0]!)).json.NodeNames[0];
+    const held = bind(t, ok[0]!, n0);
+    await new Promise((r) => setTimeout(r, 10));
+    t.now.ms += 5_001;
+    t.gang!.tick();
+    expect((await held).json.Error).toMatch(/within 5s/);
+    const bad = [0, 1].map((i) => makePod(`b-${i}`).gpu(1).group('b', 2).annotate('edge-gang.io/barrier-timeout-seconds', '600').build());
+    const t2 = testExtender([...gpuNodes(2), ...bad], { gang: true });
+    expect(Object.values((await filter(t2, bad[0]!)).json.FailedAndUnresolvableNodes)[0]).toMatch(/must be a number of seconds above 0 and at most 25/);
+  });
+});
+
+describe('after the gang runs', () => {
+  it('schedules members beyond min-available as ordinary pods', async () => {
+    const pods = [0, 1, 2].map((i) => makePod(`w-${i}`).gpu(1).group('g', 2).build());
+    const t = testExtender([...gpuNodes(2), ...pods], { gang: true });
+    const n0 = (await filter(t, pods[0]!)).json.NodeNames[0];
+    const n1 = (await filter(t, pods[1]!)).json.NodeNames[0];
+    await Promise.all([bind(t, pods[0]!, n0), bind(t, pods[1]!, n1)]);
+    expect([...t.state.pods.values()].filter((p) => p.nodeName)).toHaveLength(2);
+    const extra = await filter(t, pods[2]!);
+    expect(extra.json.NodeNames.length).toBeGreaterThan(0);
+    expect((await bind(t, pods[2]!, extra.json.NodeNames[0])).json).toEqual({ Error: '' });
+  });
+
+  it('after a restart, finishes a partly bound gang first', async () => {
+    // Two of five members were bound before the extender restarted; the other three are pending.
+    const pods = tfjob();
+    const onNodes = [pods[0]!, pods[1]!].map((p, i) => ({ ...p, spec: { ...p.spec, nodeName: `gpu-${i}` } }));
+    const t = testExtender([...gpuNodes(4), ...onNodes, ...pods.slice(2)], { gang: true });
+    const rival = [0, 1].map((i) => makePod(`r-${i}`).gpu(2).group('rival', 2).created('2020-01-01T00:00:00Z').build());
+    for (const r of rival) t.state.setPod(toPod(r)!);
+    const m = await filter(t, pods[2]!);
+    expect(m.json.NodeNames).toHaveLength(1);
+    for (const p of pods.slice(3)) expect((await filter(t, p)).json.NodeNames).toHaveLength(1);
+    // The older rival gang must wait: the partly bound gang's plan holds the GPUs.
+    const r = await filter(t, rival[0]!);
+    expect(r.json.NodeNames).toEqual([]);
+  });
+});
+
+describe('validation', () => {
+  it.each([
+    ['abc', 'is not a whole number'],
+    ['0', 'must be at least 1'],
+    ['-3', 'is not a whole number'],
+    ['99999999', 'is above the limit of 10000'],
+    ['2.5', 'is not a whole number'],
+  ])('refuses min-available "%s" with a reason', async (value, reason) => {
+    expect(parseMinAvailable(value, 10000)).toMatchObject({ kind: 'invalid' });
+    const pod = makePod('x').group('g', value).build();
+    const t = testExtender([...gpuNodes(1), pod], { gang: true });
+    const r = await filter(t, pod);
+    expect(Object.values(r.json.FailedAndUnresolvableNodes)[0]).toContain(reason);
+  });
+
+  it('refuses a gang whose members disagree on min-available, naming the pods', async () => {
+    const pods = [makePod('a').group('g', 2).build(), makePod('b').group('g', 3).build()];
+    const t = testExtender([...gpuNodes(1), ...pods], { gang: true });
+    const r = await filter(t, pods[0]!);
+    expect(Object.values(r.json.FailedAndUnresolvableNodes)[0]).toBe('gang default/g: members disagree on pod-group.scheduling.sigs.k8s.io/min-available: "2" on a; "3" on b');
+  });
+
+  it('refuses a gang whose members have different priorities (seed 5.3.1)', async () => {
+    const pods = [makePod('a').group('g', 2).priority(10).build(), makePod('b').group('g', 2).priority(0).build()];
+    const t = testExtender([...gpuNodes(1), ...pods], { gang: true });
+    const r = await filter(t, pods[0]!);
+    expect(Object.values(r.json.FailedAndUnresolvableNodes)[0]).toMatch(/members must share one priority .* found 10 on a; 0 on b/);
+  });
+});
+
+describe('contention and starvation', () => {
+  it('of two gangs that fit alone but not together, plans one and holds nothing for the other; the other follows when the first leaves', async () => {
+    const a = [0, 1].map((i) => makePod(`a-${i}`).gpu(2).group('a', 2).created('2026-11-21T00:00:01Z').build());
+    const b = [0, 1].map((i) => makePod(`b-${i}`).gpu(2).group('b', 2).created('2026-11-21T00:00:02Z').build());
+    const t = testExtender([...gpuNodes(3), ...a, ...b], { gang: true });
+    const planA = await filter(t, a[0]!);
+    expect(planA.json.NodeNames).toHaveLength(1);
+    const refB = await filter(t, b[0]!);
+    expect(refB.json.NodeNames).toEqual([]);
+    expect(Object.values(refB.json.FailedAndUnresolvableNodes)[0]).toBe('gang default/b: needs 4 nvidia.com/gpu for 2 pods, 2 free');
+    expect(t.state.sizes().holds).toBe(2);
+    const nA1 = (await filter(t, a[1]!)).json.NodeNames[0];
+    await Promise.all([bind(t, a[0]!, planA.json.NodeNames[0]), bind(t, a[1]!, nA1)]);
+    for (const p of a) t.state.deletePod(`uid-${p.metadata.name}`);
+    const planB = await filter(t, b[0]!);
+    expect(planB.json.NodeNames).toHaveLength(1);
+  });
+
+  it('stops younger gangs from planning once an older gang has waited past the head time', async () => {
+    // 4 GPUs. A big gang needs all 4; small gangs of 1 GPU keep arriving and leaving.
+    const big = [0, 1, 2, 3].map((i) => makePod(`big-${i}`).gpu(1).group('big', 4).created('2026-11-21T00:00:00Z').build());
+    const t = testExtender([...gpuNodes(2), ...big], { gang: { headAfterMs: 10_000 } });
+    const blocker = makePod('blocker').gpu(1).on('gpu-0').build();
+    t.state.setPod(toPod(blocker)!);
+    expect((await filter(t, big[0]!)).json.NodeNames).toEqual([]); // 3 free: the big gang waits
+    let smallPlaced = 0;
+    for (let k = 0; k < 5; k++) {
+      t.now.ms += 3_000;
+      const small = makePod(`small-${k}`).gpu(1).group(`small-${k}`, 1).created(new Date(t.now.ms).toISOString()).build();
+      t.state.setPod(toPod(small)!);
+      const r = await filter(t, small);
+      if (r.json.NodeNames.length) {
+        smallPlaced++;
+        await bind(t, small, r.json.NodeNames[0]);
+        t.state.deletePod(`uid-small-${k}`); // finishes at once
+      } else {
+        expect(Object.values(r.json.FailedAndUnresolvableNodes)[0]).toMatch(/queued behind gang default\/big/);
+      }
+      await filter(t, big[0]!);
+    }
+    // Before the head time small gangs ran; after it they queue behind the big gang.
+    expect(smallPlaced).toBeGreaterThan(0);
+    expect(smallPlaced).toBeLessThan(5);
+    t.state.deletePod('uid-blocker');
+    const r = await filter(t, big[0]!);
+    expect(r.json.NodeNames).toHaveLength(1);
+  });
+});
