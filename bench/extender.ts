@@ -9,9 +9,11 @@ import { pino } from 'pino';
 import { ClusterState } from '../src/core/state.js';
 import { defaultCoreConfig } from '../src/config/extender.js';
 import { buildServer } from '../src/adapters/http/server.js';
+import { GangRuntimeImpl } from '../src/adapters/gang-runtime.js';
 import { createExtenderMetrics } from '../src/adapters/http/metrics.js';
 import { loadSnapshotObjects, snapshotBinder } from '../src/adapters/kube/snapshot.js';
 import { GiB, makeLocalStorageClass, makeNode, makePod, makePvc } from '../test/support/builders.js';
+import { toPod } from '../src/adapters/kube/convert.js';
 
 const NODES = 5000;
 const PODS = 50_000;
@@ -29,8 +31,9 @@ async function main(): Promise<void> {
   objs.push(makePvc('data', '10Gi'));
   const state = new ClusterState(defaultCoreConfig());
   loadSnapshotObjects(state, objs);
+  const gang = new GangRuntimeImpl(state, { clock: Date.now, timers: false });
   const app = buildServer({
-    state, binder: snapshotBinder, readiness: () => ({ ready: true, reason: 'bench' }), clock: Date.now,
+    gang, state, binder: snapshotBinder, readiness: () => ({ ready: true, reason: 'bench' }), clock: Date.now,
     logger: pino({ level: 'silent' }), metrics: createExtenderMetrics(() => state.sizes()), bodyLimitBytes: 64 << 20, keepAliveTimeoutMs: 120_000,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -49,19 +52,29 @@ async function main(): Promise<void> {
 
   const plain = makePod('plain').cpu('1').build();
   const lvm = makePod('with-pvc').cpu('1').pvc('data').build();
-  const cases: { name: string; verb: string; pod: unknown; n: number }[] = [];
+  const cases: { name: string; verb: string; pod: unknown | ((i: number) => unknown); n: number }[] = [];
   for (const n of [1000, 5000]) {
     cases.push({ name: `filter-plain-${n}`, verb: 'filter', pod: plain, n });
     cases.push({ name: `filter-lvm-${n}`, verb: 'filter', pod: lvm, n });
     cases.push({ name: `prioritize-plain-${n}`, verb: 'prioritize', pod: plain, n });
     cases.push({ name: `prioritize-lvm-${n}`, verb: 'prioritize', pod: lvm, n });
   }
+  // Gang members last (their plans hold resources): a new 8-pod gang per iteration, timing the
+  // first member's filter (quorum check + whole-gang plan over 5,000 nodes), and a member steered
+  // to an existing plan.
+  const gangPods = (k: number) => Array.from({ length: 8 }, (_, i) => makePod(`gang-${k}-${i}`).gpu(1).cpu('500m').group(`gang-${k}`, 8).build());
+  for (let k = 0; k < WARMUP + ITER; k++) for (const p of gangPods(k)) state.setPod(toPod(p)!);
+  cases.push({ name: 'filter-gang-plan-5000', verb: 'filter', pod: (i: number) => gangPods(i)[0], n: 5000 });
+  cases.push({ name: 'filter-gang-steer-5000', verb: 'filter', pod: (i: number) => gangPods(i)[1], n: 5000 });
   const results: Record<string, unknown> = {};
   for (const c of cases) {
-    const body = JSON.stringify({ Pod: c.pod, Nodes: null, NodeNames: Array.from({ length: c.n }, (_, i) => `node-${i}`) });
+    const names = Array.from({ length: c.n }, (_, i) => `node-${i}`);
+    const bodyOf = (i: number) => JSON.stringify({ Pod: typeof c.pod === 'function' ? c.pod(i) : c.pod, Nodes: null, NodeNames: names });
+    let body = bodyOf(0);
     const times: number[] = [];
     let response = '';
     for (let i = 0; i < WARMUP + ITER; i++) {
+      if (typeof c.pod === 'function') body = bodyOf(i);
       const t0 = process.hrtime.bigint();
       response = await post(`/${c.verb}`, body);
       const dt = Number(process.hrtime.bigint() - t0) / 1e6;

@@ -22,7 +22,7 @@ import type { FilterOutcome, NodeLookup, Score } from './filter.js';
 import type { ExtenderBindingArgs } from '../wire/extender.js';
 import type { ClusterState } from './state.js';
 import { groupKeyOf } from './state.js';
-import { placementVerdict, resourceVerdict, addResources } from './fit.js';
+import { placementVerdict, addResources } from './fit.js';
 import { podVolumeNeeds, vgVerdict, type PodVolumes } from './lvm.js';
 import { formatResource } from './quantity.js';
 import {
@@ -366,7 +366,7 @@ export class GangPlanner implements GangEngine {
     this.releaseMember(pod.uid);
     const candidates = nodeNames
       .map((n) => this.state.nodes.get(n))
-      .filter((n): n is NodeModel => n !== undefined && (!spec.sameNodeLabel || n.labels[spec.sameNodeLabel] === plan.pool));
+      .filter((n): n is NodeModel => n !== undefined && (!spec.sameNodeLabel || n.labels[spec.sameNodeLabel] === plan.pool) && placementVerdict(pod, n).kind === 'fits');
     const alt = placeOne(this.state, pod, candidates, new Map(), nowMs);
     if (alt.kind === 'placed') {
       plan.assignments.set(pod.uid, alt.node);
@@ -515,24 +515,40 @@ export interface GangDescription {
 
 type PlaceOne = { kind: 'placed'; node: string } | { kind: 'none'; reason: string };
 
+/** Nodes passing the pod's selector, affinity, taints and cordon; members of one shape share the list. */
+function eligibleNodes(pod: PodModel, nodes: readonly NodeModel[], cache: Map<string, NodeModel[]>): NodeModel[] {
+  const shape = JSON.stringify([pod.nodeSelector, pod.affinityTerms, pod.tolerations]);
+  let list = cache.get(shape);
+  if (!list) {
+    list = nodes.filter((n) => placementVerdict(pod, n).kind === 'fits');
+    cache.set(shape, list);
+  }
+  return list;
+}
+
 /** The tightest node that fits the pod given what is used, held, and already planned in this pass. */
-function placeOne(state: ClusterState, pod: PodModel, nodes: NodeModel[], planned: Map<string, Resources>, nowMs: number, volumes?: PodVolumes): PlaceOne {
+function placeOne(state: ClusterState, pod: PodModel, nodes: readonly NodeModel[], planned: Map<string, Resources>, nowMs: number, volumes?: PodVolumes): PlaceOne {
   const vols = volumes ?? podVolumeNeeds(state, pod);
   if (vols.kind === 'blocked') return { kind: 'none', reason: vols.reason };
   let best: { node: string; slack: number } | null = null;
   let lastReason = 'no node matches its selector, affinity and tolerations';
+  const wants = Object.entries(pod.requests).filter(([, v]) => v > 0);
+  wants.push(['pods', 1]);
   const scarce = Object.keys(pod.requests).find((k) => k.includes('/')) ?? 'cpu';
   for (const node of nodes) {
-    const pv = placementVerdict(pod, node);
-    if (pv.kind !== 'fits') continue;
-    const committed = { ...state.committedOn(node.name, pod.uid) };
     const extra = planned.get(node.name);
-    if (extra) addResources(committed, extra, 1);
-    const rv = resourceVerdict(pod.requests, node.allocatable, committed);
-    if (rv.kind !== 'fits') {
-      lastReason = rv.reason;
-      continue;
+    let ok = true;
+    let slack = 0;
+    for (const [r, want] of wants) {
+      const free = state.freeOf(node, r, pod.uid) - (extra?.[r] ?? 0);
+      if (want > free) {
+        ok = false;
+        lastReason = r === 'pods' ? 'too many pods' : `insufficient ${r}: requested ${formatResource(r, want)}, free ${formatResource(r, Math.max(0, free))}`;
+        break;
+      }
+      if (r === scarce) slack = free - want;
     }
+    if (!ok) continue;
     if (vols.kind === 'needs') {
       const vv = vgVerdict(state, node, vols, nowMs);
       if (vv.kind !== 'fits') {
@@ -540,7 +556,6 @@ function placeOne(state: ClusterState, pod: PodModel, nodes: NodeModel[], planne
         continue;
       }
     }
-    const slack = (node.allocatable[scarce] ?? 0) - (committed[scarce] ?? 0) - (pod.requests[scarce] ?? 0);
     if (!best || slack < best.slack || (slack === best.slack && node.name < best.node)) best = { node: node.name, slack };
   }
   return best ? { kind: 'placed', node: best.node } : { kind: 'none', reason: lastReason };
@@ -550,7 +565,7 @@ type PlanResult = { kind: 'planned'; assignments: Map<string, string>; pool: str
 
 /** Places as many unbound members as fit, needing at least `needed`; all or nothing. */
 export function planPlacement(state: ClusterState, unbound: PodModel[], needed: number, sameNodeLabel: string, nowMs: number): PlanResult {
-  const all = [...state.nodes.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const all = state.sortedNodes();
   if (!sameNodeLabel) return planIn(state, unbound, needed, all, '', nowMs);
   const pools = new Map<string, NodeModel[]>();
   for (const n of all) {
@@ -569,7 +584,7 @@ export function planPlacement(state: ClusterState, unbound: PodModel[], needed: 
   return { kind: 'failed', reason: `no single ${sameNodeLabel} has room for the gang (${shown})` };
 }
 
-function planIn(state: ClusterState, unbound: PodModel[], needed: number, nodes: NodeModel[], pool: string, nowMs: number): PlanResult {
+function planIn(state: ClusterState, unbound: PodModel[], needed: number, nodes: readonly NodeModel[], pool: string, nowMs: number): PlanResult {
   const order = [...unbound].sort((a, b) => {
     const ka = sizeKey(a.requests);
     const kb = sizeKey(b.requests);
@@ -577,6 +592,7 @@ function planIn(state: ClusterState, unbound: PodModel[], needed: number, nodes:
     return a.name < b.name ? -1 : 1;
   });
   const planned = new Map<string, Resources>();
+  const eligible = new Map<string, NodeModel[]>();
   const assignments = new Map<string, string>();
   const unplaced: { pod: PodModel; reason: string }[] = [];
   // Volume needs of members placed in this pass, as temporary reservations so the next member sees them.
@@ -584,7 +600,8 @@ function planIn(state: ClusterState, unbound: PodModel[], needed: number, nodes:
   try {
     for (const pod of order) {
       const vols = podVolumeNeeds(state, pod);
-      const r = placeOne(state, pod, nodes, planned, nowMs, vols);
+      const candidates = eligibleNodes(pod, nodes, eligible);
+      const r = candidates.length ? placeOne(state, pod, candidates, planned, nowMs, vols) : { kind: 'none' as const, reason: 'no node matches its selector, affinity and tolerations' };
       if (r.kind === 'none') {
         unplaced.push({ pod, reason: r.reason });
         continue;
@@ -614,7 +631,7 @@ function planIn(state: ClusterState, unbound: PodModel[], needed: number, nodes:
 }
 
 /** The gap in numbers: a resource whose total demand exceeds the total free, else the first pod that fits nowhere. */
-function gapReason(state: ClusterState, pods: PodModel[], needed: number, nodes: NodeModel[], unplaced: { pod: PodModel; reason: string }[], placed: number, nowMs: number): string {
+function gapReason(state: ClusterState, pods: PodModel[], needed: number, nodes: readonly NodeModel[], unplaced: { pod: PodModel; reason: string }[], placed: number, nowMs: number): string {
   const demand = new Map<string, { amount: number; pods: number }>();
   for (const p of pods) {
     for (const [r, v] of Object.entries(p.requests)) {

@@ -82,14 +82,37 @@ export class ClusterState {
 
   // ---- nodes ----
 
+  private sorted: NodeModel[] | null = null;
+
   setNode(node: NodeModel): void {
     this.nodes.set(node.name, node);
+    this.sorted = null;
     this.version++;
   }
 
   deleteNode(name: string): void {
     this.nodes.delete(name);
+    this.sorted = null;
     this.version++;
+  }
+
+  /** All nodes by name; cached until a node changes. */
+  sortedNodes(): readonly NodeModel[] {
+    this.sorted ??= [...this.nodes.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.sorted;
+  }
+
+  /** Free amount of one resource on a node after used and held (leaving out `exceptUid`'s hold). */
+  freeOf(node: NodeModel, resource: string, exceptUid = ''): number {
+    const cap = resource === 'pods' ? node.allocatable.pods ?? 110 : node.allocatable[resource] ?? 0;
+    let free = cap - (this.usedOn(node.name)[resource] ?? 0);
+    const held = this.heldByNode.get(node.name);
+    if (held) {
+      free -= held[resource] ?? 0;
+      const own = exceptUid ? this.held.get(exceptUid) : undefined;
+      if (own && own.node === node.name) free += own.requests[resource] ?? 0;
+    }
+    return free;
   }
 
   /** Resources requested by non-terminal pods assigned to the node, with `pods` as a count. */
