@@ -2,6 +2,8 @@
 
 import type { ExtenderBindingArgs } from '../wire/extender.js';
 import type { ClusterState } from './state.js';
+import { placementVerdict, resourceVerdict } from './fit.js';
+import { podVolumeNeeds, vgVerdict } from './lvm.js';
 
 export type BindCheck =
   | { kind: 'bind' }
@@ -9,8 +11,12 @@ export type BindCheck =
   | { kind: 'already-bound' }
   | { kind: 'refused'; reason: string };
 
-/** Binds only a pod that exists, matches PodUID, is ours, is not terminating, and is unbound (or bound to the same node). */
-export function checkBind(state: ClusterState, args: ExtenderBindingArgs): BindCheck {
+/**
+ * Binds only a pod that exists, matches PodUID, is ours, is not terminating, is unbound (or bound to
+ * the same node), to a node the extender would accept now: selector, affinity, taints, resources
+ * (bound pods and gang holds other than its own) and local volumes.
+ */
+export function checkBind(state: ClusterState, args: ExtenderBindingArgs, nowMs: number): BindCheck {
   const key = `${args.PodNamespace}/${args.PodName}`;
   const pod = state.podByKey(args.PodNamespace, args.PodName);
   if (!pod) return { kind: 'refused', reason: `pod ${key} is not known to the extender` };
@@ -24,6 +30,16 @@ export function checkBind(state: ClusterState, args: ExtenderBindingArgs): BindC
   if (!state.config.schedulerNames.includes(pod.schedulerName)) {
     return { kind: 'refused', reason: `pod ${key} asks for scheduler ${pod.schedulerName}, not one this extender serves (${state.config.schedulerNames.join(', ')})` };
   }
-  if (!state.nodes.has(args.Node)) return { kind: 'refused', reason: `node ${args.Node} is not known to the extender` };
+  const node = state.nodes.get(args.Node);
+  if (!node) return { kind: 'refused', reason: `node ${args.Node} is not known to the extender` };
+  const placement = placementVerdict(pod, node);
+  if (placement.kind !== 'fits') return { kind: 'refused', reason: `pod ${key} does not fit ${args.Node}: ${placement.reason}` };
+  const res = resourceVerdict(pod.requests, node.allocatable, state.committedOn(node.name, pod.uid));
+  if (res.kind !== 'fits') return { kind: 'refused', reason: `pod ${key} does not fit ${args.Node}: ${res.reason}` };
+  const volumes = podVolumeNeeds(state, pod);
+  if (volumes.kind === 'needs') {
+    const v = vgVerdict(state, node, volumes, nowMs);
+    if (v.kind !== 'fits') return { kind: 'refused', reason: `pod ${key} does not fit ${args.Node}: local-lvm: ${v.reason}` };
+  }
   return { kind: 'bind' };
 }

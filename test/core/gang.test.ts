@@ -171,9 +171,16 @@ describe('after the gang runs', () => {
     const n1 = (await filter(t, pods[1]!)).json.NodeNames[0];
     await Promise.all([bind(t, pods[0]!, n0), bind(t, pods[1]!, n1)]);
     expect([...t.state.pods.values()].filter((p) => p.nodeName)).toHaveLength(2);
-    const extra = await filter(t, pods[2]!);
-    expect(extra.json.NodeNames.length).toBeGreaterThan(0);
-    expect((await bind(t, pods[2]!, extra.json.NodeNames[0])).json).toEqual({ Error: '' });
+    // The scheduler offers only nodes with a free GPU, as its own resource filter would.
+    const offered = names(t).filter((n) => (t.state.usedOn(n)['nvidia.com/gpu'] ?? 0) < 2);
+    const extra = await filter(t, pods[2]!, offered);
+    expect(extra.json.NodeNames).toEqual(offered);
+    expect((await bind(t, pods[2]!, offered[0]!)).json).toEqual({ Error: '' });
+    // Binding onto a full node is refused: the extender binds only where it would accept the pod now.
+    const full = names(t).find((n) => !offered.includes(n))!;
+    const more = makePod('w-3').gpu(1).group('g', 2).build();
+    t.state.setPod(toPod(more)!);
+    expect((await bind(t, more, full)).json.Error).toMatch(/does not fit .*insufficient nvidia.com\/gpu/);
   });
 
   it('after a restart, finishes a partly bound gang first', async () => {

@@ -132,7 +132,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.post('/bind', timed('bind', async (req) => {
     const args = decodeBindingArgs(req.body);
     requireReady();
-    const check = checkBind(state, args);
+    const check = checkBind(state, args, clock());
     if (check.kind === 'already-bound') {
       metrics.binds.inc({ result: 'already_bound' });
       return { Error: '' } satisfies ExtenderBindingResult;

@@ -143,6 +143,14 @@ describe('bind', () => {
     expect(r.json.Error).toMatch(/asks for scheduler other-scheduler/);
   });
 
+  it('refuses to bind onto a node the pod does not fit now (selector, taint, volumes)', async () => {
+    const t = testExtender([...objects, makePod('sel').nodeSelector('zone', 'x').build(), makePod('vol').pvc('data').build()]);
+    const a = await post(t, 'bind', { PodName: 'sel', PodNamespace: 'default', PodUID: 'uid-sel', Node: 'edge-1' });
+    expect(a.json.Error).toBe('bind refused: pod default/sel does not fit edge-1: node selector zone=x does not match');
+    const b = await post(t, 'bind', { PodName: 'vol', PodNamespace: 'default', PodUID: 'uid-vol', Node: 'edge-2' });
+    expect(b.json.Error).toBe('bind refused: pod default/vol does not fit edge-2: local-lvm: volumegroup1: requested 50Mi, free 30Mi');
+  });
+
   it('passes a binder failure back as Error', async () => {
     const t = testExtender([...objects, pending], { binder: { bind: async () => { throw new Error('apiserver said no'); } } });
     const r = await post(t, 'bind', { PodName: 'web', PodNamespace: 'default', PodUID: 'uid-web', Node: 'edge-1' });
