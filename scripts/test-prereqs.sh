@@ -8,6 +8,7 @@ need=()
 command -v pvcreate >/dev/null 2>&1 || need+=(lvm2)
 command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
 command -v sfdisk >/dev/null 2>&1 || need+=(fdisk)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test-prereqs: installing ${need[*]} (real-LVM tests)"
