@@ -87,9 +87,9 @@ describe('gangs under a scheduler-like driver (fast-check)', () => {
         t.gang?.tick();
         await sim.cycle(now);
         await sim.settle();
-        // Invariant 1: 0 or >= min bound, per gang.
+        // Invariant 1: 0 or >= min bound, per gang, as the API server would hold it (the binder's record).
         for (const g of gangs) {
-          const bound = g.pods.filter((p) => sim.pods.get(p.metadata.uid)?.boundOn).length;
+          const bound = g.pods.filter((p) => t.state.pods.get(p.metadata.uid)?.nodeName).length;
           if (bound > 0 && bound < g.min && !ran.has(g.key)) {
             throw new Error(`gang ${g.key} partly bound: ${bound} of ${g.min}\n${sim.log.slice(-10).join('\n')}`);
           }
@@ -103,7 +103,7 @@ describe('gangs under a scheduler-like driver (fast-check)', () => {
           let gpu = 0;
           let cpu = 0;
           for (const p of sim.pods.values()) {
-            if (p.boundOn !== name) continue;
+            if (t.state.pods.get(p.model.uid)?.nodeName !== name) continue;
             gpu += p.model.requests['nvidia.com/gpu'] ?? 0;
             cpu += p.model.requests.cpu ?? 0;
           }

@@ -120,7 +120,7 @@ export class SchedulerSim {
 
   /** Lets held binds settle (they resolve on later events or the sweep). */
   async settle(): Promise<void> {
-    await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
   }
 
   inflightCount(): number {

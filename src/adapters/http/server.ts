@@ -13,6 +13,8 @@ import { decodeBindingArgs, decodeExtenderArgs, nodeListOf, type DecodedArgs, ty
 import { ExtenderError } from './errors.js';
 import type { ExtenderMetrics } from './metrics.js';
 import type { GangRuntime } from '../../core/gang.js';
+import type { PodModel } from '../../core/model.js';
+import { LRUCache } from 'lru-cache';
 
 export interface Binder {
   /** Creates the pod's binding; resolves when the API server accepted it. Throws ExtenderError. */
@@ -92,9 +94,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     if (!r.ready) throw new ExtenderError('NOT_READY', `extender not ready: ${r.reason}`);
   };
 
+  // Pods as the scheduler sent them at filter, by "namespace/name". The scheduler's informer can be
+  // ahead of ours: a pod it binds may not have reached our watch yet. A cache, not the truth.
+  const seenAtFilter = new LRUCache<string, PodModel>({ max: 20_000, ttl: 10 * 60_000 });
   const decodePod = (args: DecodedArgs) => {
     const pod = toPod(args.pod);
     if (!pod) throw new ExtenderError('BAD_REQUEST', 'Pod could not be read');
+    seenAtFilter.set(`${pod.namespace}/${pod.name}`, pod);
     return pod;
   };
 
@@ -132,6 +138,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.post('/bind', timed('bind', async (req) => {
     const args = decodeBindingArgs(req.body);
     requireReady();
+    if (!state.podByKey(args.PodNamespace, args.PodName)) {
+      const seen = seenAtFilter.get(`${args.PodNamespace}/${args.PodName}`);
+      if (seen && !seen.nodeName) state.setPod(seen);
+    }
     const check = checkBind(state, args, clock());
     if (check.kind === 'already-bound') {
       metrics.binds.inc({ result: 'already_bound' });
