@@ -1,8 +1,14 @@
-// The what-if command: takes a snapshot of a cluster and a manifest, and prints each node's
+#!/usr/bin/env node
+// The operator CLI (package bin `edge-gang`).
+//
+// decide: the what-if command. Takes a snapshot of a cluster and a manifest, and prints each node's
 // verdict and reason for each pod the manifest makes, deciding and binding pods in turn as the
 // scheduler would (so a sequence of pods behaves as it would live).
-//
 //   npm run cli -- decide --snapshot cluster.yaml --manifest job.yaml [--json]
+//
+// status: gangs (members seen / min-available / bound, last reason) and each node's VolumeGroups
+// (size, free space, report age), from a live cluster and optionally the extender's /debug/gangs.
+//   npm run cli -- status [--kubeconfig FILE] [--extender URL] [--json]
 
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
@@ -13,10 +19,15 @@ import { expandWorkload } from '../adapters/kube/workloads.js';
 import { toPod, toPvc } from '../adapters/kube/convert.js';
 import { decideSequence, type PodDecision } from '../adapters/whatif.js';
 import { GangPlanner } from '../core/gang.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { collectStatus, renderStatus } from '../adapters/kube/status.js';
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`edge-gang: ${msg}\n`);
-  process.stderr.write('usage: edge-gang decide --snapshot FILE --manifest FILE [--json] [extender flags]\n');
+  process.stderr.write(
+    'usage: edge-gang decide --snapshot FILE --manifest FILE [--json] [extender flags]\n' +
+      '       edge-gang status [--kubeconfig FILE] [--extender URL] [--json]\n',
+  );
   process.exit(2);
 }
 
@@ -37,9 +48,46 @@ function print(decisions: PodDecision[]): void {
   }
 }
 
+/** Exit code 1 when something could not be collected (what could be is still printed). */
+async function status(args: string[]): Promise<number> {
+  const kubeconfig = takeFlag(args, 'kubeconfig');
+  const extenderUrl = takeFlag(args, 'extender');
+  const asJson = args.includes('--json');
+  if (asJson) args.splice(args.indexOf('--json'), 1);
+  if (args.length > 0) usage(`status: unexpected argument ${args[0]}`);
+  if (kubeconfig === '' || extenderUrl === '') usage('status: --kubeconfig and --extender need a value');
+  let kc: KubeConfig | null = new KubeConfig();
+  let kubeError = '';
+  try {
+    if (kubeconfig) kc.loadFromFile(kubeconfig);
+    else kc.loadFromDefault();
+    if (!kc.getCurrentCluster()) throw new Error('no current cluster in the kubeconfig');
+  } catch (err) {
+    kubeError = `kubeconfig: ${(err as Error).message}`;
+    kc = null;
+  }
+  const s = await collectStatus({ kubeConfig: kc, ...(extenderUrl ? { extenderUrl } : {}) });
+  if (kubeError) s.errors.unshift(kubeError);
+  if (asJson) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+  else process.stdout.write(renderStatus(s, Date.now()));
+  return s.errors.length > 0 ? 1 : 0;
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   const command = args.shift();
+  if (command === 'status') {
+    status(args).then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (err: unknown) => {
+        process.stderr.write(`edge-gang status: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+      },
+    );
+    return;
+  }
   if (command !== 'decide') usage(command ? `unknown command ${command}` : 'no command');
   const snapshot = takeFlag(args, 'snapshot');
   const manifest = takeFlag(args, 'manifest');

@@ -20,8 +20,7 @@
 import type { NodeModel, PodModel, Resources } from './model.js';
 import type { FilterOutcome, NodeLookup, Score } from './filter.js';
 import type { ExtenderBindingArgs } from '../wire/extender.js';
-import type { ClusterState } from './state.js';
-import { groupKeyOf } from './state.js';
+import { ClusterState, groupKeyOf } from './state.js';
 import { placementVerdict, addResources } from './fit.js';
 import { podVolumeNeeds, vgVerdict, type PodVolumes } from './lvm.js';
 import { formatResource } from './quantity.js';
@@ -77,6 +76,8 @@ interface GangRecord {
   failedAtVersion: number;
   failedReason: string;
   runningSinceMs: number | null;
+  /** Cached answer of fitsEmptyCluster for one node set. */
+  emptyFit?: { nodes: readonly NodeModel[]; key: string; fits: boolean };
 }
 
 /** Something the adapter should tell the world about (Events, metrics). */
@@ -346,11 +347,31 @@ export class GangPlanner implements GangEngine {
       const members = this.members(rec.key);
       const s = this.spec(rec.key, members);
       if (s.kind !== 'ok') continue;
-      if (!fitsEmptyCluster(this.state, members.filter((m) => !m.nodeName), s.spec.minAvailable - this.bound(members))) continue;
+      if (!this.fitsEmptyCluster(rec, s.spec, members, nowMs)) continue;
       const cand = Object.assign(rec, { spec: s.spec, bound: this.bound(members) });
       if (!best || compareRank(cand, best) < 0) best = cand;
     }
     return best;
+  }
+
+  /** Whether the planner would place the gang on this cluster with nothing else on it (cached per node set). */
+  private fitsEmptyCluster(rec: GangRecord, spec: GangSpec, members: PodModel[], nowMs: number): boolean {
+    const nodes = this.state.sortedNodes();
+    const unbound = members.filter((m) => !m.nodeName);
+    const key = `${unbound.length}/${spec.minAvailable - (members.length - unbound.length)}`;
+    if (rec.emptyFit && rec.emptyFit.nodes === nodes && rec.emptyFit.key === key) return rec.emptyFit.fits;
+    const empty = new ClusterState(this.state.config);
+    for (const n of nodes) empty.setNode(n);
+    for (const sc of this.state.storageClasses.values()) empty.setStorageClass(sc);
+    for (const m of unbound) {
+      for (const c of m.claimNames) {
+        const pvc = this.state.pvcs.get(`${m.namespace}/${c}`);
+        if (pvc) empty.setPvc(pvc);
+      }
+    }
+    const fits = planPlacement(empty, unbound, spec.minAvailable - (members.length - unbound.length), spec.sameNodeLabel, nowMs).kind === 'planned';
+    rec.emptyFit = { nodes, key, fits };
+    return fits;
   }
 
   private steer(rec: GangRecord, spec: GangSpec, pod: PodModel, nodeNames: string[], nowMs: number): FilterOutcome {
@@ -633,7 +654,14 @@ function planIn(state: ClusterState, unbound: PodModel[], needed: number, nodes:
 /** The gap in numbers: a resource whose total demand exceeds the total free, else the first pod that fits nowhere. */
 function gapReason(state: ClusterState, pods: PodModel[], needed: number, nodes: readonly NodeModel[], unplaced: { pod: PodModel; reason: string }[], placed: number, nowMs: number): string {
   const demand = new Map<string, { amount: number; pods: number }>();
-  for (const p of pods) {
+  // The most hopeful demand: the `needed` smallest members (any min-available of them would do).
+  const smallest = [...pods].sort((a, b) => {
+    const ka = sizeKey(a.requests);
+    const kb = sizeKey(b.requests);
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return (ka[i] as number) - (kb[i] as number);
+    return 0;
+  }).slice(0, needed);
+  for (const p of smallest) {
     for (const [r, v] of Object.entries(p.requests)) {
       if (v <= 0) continue;
       const d = demand.get(r) ?? { amount: 0, pods: 0 };
@@ -663,13 +691,3 @@ function gapReason(state: ClusterState, pods: PodModel[], needed: number, nodes:
   return `no placement for ${needed} members: ${placed} placed; ${first ? `${first.pod.name} fits no node (${first.reason})` : 'none left'}${volumeNote}`;
 }
 
-/** Whether the members would fit if the cluster were empty (totals only): a gang that never can should not block others. */
-function fitsEmptyCluster(state: ClusterState, unbound: PodModel[], needed: number): boolean {
-  if (needed <= 0) return true;
-  const total: Resources = {};
-  for (const n of state.nodes.values()) addResources(total, n.allocatable, 1);
-  const sorted = [...unbound].sort((a, b) => (sizeKey(a.requests)[0] as number) - (sizeKey(b.requests)[0] as number)).slice(0, needed);
-  const demand: Resources = {};
-  for (const p of sorted) addResources(demand, p.requests, 1);
-  return Object.entries(demand).every(([r, v]) => v <= (total[r] ?? 0));
-}

@@ -128,6 +128,11 @@ describe('gangs under a scheduler-like driver (fast-check)', () => {
         }
         if (gangs.every((g) => ran.has(g.key) || !fitsAloneCache(g))) break;
       }
+      if (process.env.GANG_DRIVER_DEBUG) {
+        console.log(JSON.stringify(t.gang!.describe(t.now.ms), null, 1));
+        console.log([...sim.pods.values()].map((p) => `${p.model.name}:${p.boundOn || p.assumedOn || '-'}:${p.attempts}`).join(' '));
+        console.log(sim.log.slice(-20).join('\n'));
+      }
       // Invariant 3: every gang the planner can place on the empty cluster ran.
       for (const g of gangs) if (fitsAloneCache(g)) expect(ran.has(g.key), `gang ${g.key} fits alone but never ran`).toBe(true);
 
@@ -139,6 +144,6 @@ describe('gangs under a scheduler-like driver (fast-check)', () => {
         (fitsAloneCache as unknown as Record<string, boolean>)[k] = v;
         return v;
       }
-    }), { numRuns: RUNS });
+    }), { numRuns: RUNS, ...(process.env.GANG_DRIVER_EXAMPLE ? { examples: [[JSON.parse(process.env.GANG_DRIVER_EXAMPLE)]], numRuns: 1 } : {}) });
   }, 600_000);
 });

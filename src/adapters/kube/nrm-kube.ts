@@ -75,6 +75,7 @@ export class NrmKube implements PublisherPort {
       this.options.requestTimeoutMs,
       'patching the Node',
     );
+    this.answered();
   }
 
   async recordEvent(event: AgentEvent): Promise<void> {
@@ -95,6 +96,15 @@ export class NrmKube implements PublisherPort {
       count: 1,
     };
     await withTimeout(this.core.createNamespacedEvent({ namespace: 'default', body }), this.options.requestTimeoutMs, 'recording an Event');
+    this.answered();
+  }
+
+  /**
+   * A publishing call got through: watches waiting out a retry delay (up to maxRetryDelayMs after a long outage)
+   * list again now, so changes made right after the API server's return are not missed for that long.
+   */
+  private answered(): void {
+    for (const wake of [...this.sleeps]) wake();
   }
 
   /** Watches the topology ConfigMap; `onText` gets data.volumegroup, or null when the ConfigMap or key is absent. */

@@ -173,4 +173,21 @@ describe('NrmKube', () => {
     await until(() => texts.length === 1);
     expect(texts).toEqual(['volumegroup: []\n']);
   });
+
+  it('a publish that gets through ends the watches\' retry delay: they list again at once', async () => {
+    api = new FakeApiServer();
+    await api.start();
+    const port = api.port;
+    await api.stop();
+    kube = new NrmKube(kubeConfigFor(port), { ...OPTIONS, retryDelayMs: 60_000, maxRetryDelayMs: 60_000 }, silent);
+    const texts: (string | null)[] = [];
+    kube.watchConfigMap((t) => texts.push(t));
+    await new Promise((r) => setTimeout(r, 300)); // the first list failed; the loop now waits 60 s
+    api = new FakeApiServer();
+    await api.start(port);
+    expect(texts).toEqual([]);
+    await kube.recordEvent({ type: 'Normal', reason: 'VolumeGroupCreated', message: 'back' });
+    await until(() => texts.length === 1, 3_000);
+    expect(texts).toEqual(['volumegroup: []\n']);
+  });
 });
