@@ -174,7 +174,13 @@ export async function startFakeProvisioner(kubeConfig: KubeConfig, opts: FakePro
   /** Read-modify-write of the node's capacity report, with a resourceVersion precondition. */
   async function adjustReport(node: string, vg: string, deltaBytes: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const n = await core.readNode({ name: node });
+      let n;
+      try {
+        n = await core.readNode({ name: node });
+      } catch (err) {
+        if (isStatus(err, 404)) return; // the node is gone: nothing to report on
+        throw err;
+      }
       const text = n.metadata?.annotations?.[ANNOTATION_VG_CAPACITY];
       const parsed = text === undefined ? undefined : parseCapacityReport(text);
       if (parsed?.kind !== 'ok') return;

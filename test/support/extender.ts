@@ -34,6 +34,7 @@ export function testExtender(objects: Record<string, unknown>[], opts: { core?: 
     metrics: createExtenderMetrics(() => state.sizes()),
     bodyLimitBytes: 64 * 1024 * 1024,
     keepAliveTimeoutMs: 120_000,
+    bindLagGraceMs: 0,
     ...(gang ? { gang } : {}),
   });
   return { app, state, now, ready, gang };

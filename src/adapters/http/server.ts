@@ -36,6 +36,8 @@ export interface ServerDeps {
   gang?: GangRuntime;
   bodyLimitBytes: number;
   keepAliveTimeoutMs: number;
+  /** How long a bind refused for reasons a lagging watch can cause is re-checked before answering. */
+  bindLagGraceMs?: number;
   https?: { cert: Buffer; key: Buffer; ca?: Buffer };
 }
 
@@ -54,6 +56,7 @@ function lookupFor(state: ClusterState, args: DecodedArgs): NodeLookup {
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { state, metrics, clock, logger } = deps;
+  const bindLagGraceMs = deps.bindLagGraceMs ?? 1000;
   const app = Fastify({
     loggerInstance: logger,
     // No per-request log lines: filter runs for every pod in the cluster.
@@ -142,7 +145,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       const seen = seenAtFilter.get(`${args.PodNamespace}/${args.PodName}`);
       if (seen && !seen.nodeName) state.setPod(seen);
     }
-    const check = checkBind(state, args, clock());
+    let check = checkBind(state, args, clock());
+    // The scheduler's informer can be ahead of ours (a deleted pod freed the room, a pod was just
+    // created): give our watch a moment to catch up before refusing.
+    for (let waitedMs = 0; check.kind === 'refused' && check.lag && waitedMs < bindLagGraceMs; waitedMs += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      check = checkBind(state, args, clock());
+    }
     if (check.kind === 'already-bound') {
       metrics.binds.inc({ result: 'already_bound' });
       return { Error: '' } satisfies ExtenderBindingResult;
