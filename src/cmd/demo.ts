@@ -12,11 +12,13 @@ import { resolve } from 'node:path';
 import { pino } from 'pino';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { toPod } from '../adapters/kube/convert.js';
-import { podVolumeNeeds, vgVerdict } from '../core/lvm.js';
+import { podVolumeNeeds, vgFreeBytes, vgVerdict } from '../core/lvm.js';
 import { formatBytes } from '../core/quantity.js';
 import { parseCapacityReport } from '../wire/capacity.js';
 import { ANNOTATION_VG_CAPACITY, DEFAULT_LOCAL_STORAGE_CLASS, DEFAULT_VG_NAME, LABEL_EDGE_WORKER, LABEL_LOCAL_STORAGE } from '../wire/keys.js';
-import { GiB, createNodes, createPods, createPvc, ensureStorageClass, listPods, makeNode, waitFor } from '../../test/harness/fixtures.js';
+import { GiB, createNodes, createPods, createPvc, ensureStorageClass, listPods, makeLocalLvmStorageClass, makeNode, waitFor } from '../../test/harness/fixtures.js';
+import { LoopLab, requireRootAndTools, seedConfigMap } from '../../test/lvm/lab.js';
+import { parse as parseYaml } from 'yaml';
 import { LVM_POD_NAME, LVM_PVC_NAME, TFJOB_MIN_AVAILABLE, TFJOB_NAME, seedLvmPod, seedLvmPvc, tfJobPods } from '../../test/harness/seed002.js';
 import { startStack, type Stack } from '../../test/harness/stack.js';
 
@@ -33,6 +35,35 @@ const pad = (s: string, n: number) => s.padEnd(n);
 
 let stack: Stack | undefined;
 let buildChild: ReturnType<typeof spawn> | undefined;
+let agentChild: ReturnType<typeof spawn> | undefined;
+let lab: LoopLab | undefined;
+let agentSkipReason = '';
+
+/**
+ * node-resource-manager for edge-0 on three loop devices, when this runs as root with lvm2; else null
+ * (and the reason in agentSkipReason). The VG name is unique per run, so nothing on the host is touched.
+ */
+async function startRealAgent(s: Stack): Promise<{ vgName: string; devices: string[] } | null> {
+  try {
+    requireRootAndTools();
+  } catch (err) {
+    agentSkipReason = (err as Error).message.split('\n')[1]?.replace(/^\s*- /, '') ?? 'not root';
+    return null;
+  }
+  lab = new LoopLab();
+  await lab.start();
+  lab.assertReady();
+  const vgName = lab.vg('volumegroup1');
+  const devices = ['sdb1', 'sdb2', 'sdc'].map((n) => lab!.loop(n, { sizeMiB: 256 }));
+  const cm = parseYaml(seedConfigMap(vgName, devices)) as Record<string, unknown>;
+  await s.core.createNamespacedConfigMap({ namespace: 'kube-system', body: cm });
+  agentChild = spawn(process.execPath, [
+    '--import', 'tsx', resolve(REPO_ROOT, 'src/cmd/node-resource-manager.ts'),
+    '--kubeconfig', s.cp.kubeconfigPath, '--node-name', 'edge-0', '--state-dir', resolve(lab.dir, 'state'),
+    '--metrics-port', '0', '--resync-interval-ms', '5000', '--heartbeat-interval-ms', '30000', '--log-level', 'error',
+  ], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  return { vgName, devices };
+}
 
 function heading(text: string): void {
   out();
@@ -150,7 +181,7 @@ interface VgRow {
   text: string;
 }
 
-async function vgTable(core: CoreV1Api, nodes: string[]): Promise<VgRow[]> {
+async function vgTable(core: CoreV1Api, nodes: string[], vgName: string): Promise<VgRow[]> {
   const rows: VgRow[] = [];
   for (const name of nodes) {
     const n = await core.readNode({ name });
@@ -160,13 +191,13 @@ async function vgTable(core: CoreV1Api, nodes: string[]): Promise<VgRow[]> {
       rows.push({ node: name, text: 'no capacity report' });
       continue;
     }
-    const vg = parsed.report.vgs.find((v) => v.name === DEFAULT_VG_NAME);
-    const others = parsed.report.vgs.filter((v) => v.name !== DEFAULT_VG_NAME).map((v) => `${v.name} ${formatBytes(v.sizeBytes)}`);
+    const vg = parsed.report.vgs.find((v) => v.name === vgName);
+    const others = parsed.report.vgs.filter((v) => v.name !== vgName).map((v) => `${v.name} ${formatBytes(v.sizeBytes)}`);
     rows.push({
       node: name,
       text: vg
-        ? `${DEFAULT_VG_NAME}  size ${pad(formatBytes(vg.sizeBytes), 7)} free ${formatBytes(vg.freeBytes)}`
-        : `no ${DEFAULT_VG_NAME}${others.length ? ` (has ${others.join(', ')})` : ''}`,
+        ? `${vgName}  size ${pad(formatBytes(vg.sizeBytes), 7)} free ${pad(formatBytes(vg.freeBytes), 7)} (${vg.pvs.length} PVs)`
+        : `no ${vgName}${others.length ? ` (has ${others.join(', ')})` : ''}`,
     });
   }
   return rows;
@@ -191,17 +222,29 @@ async function lvmStory(s: Stack): Promise<LvmResult> {
   out();
   const nodes = ['edge-0', 'edge-1', 'edge-2'];
   const edge = (name: string) => makeNode(name).label(LABEL_EDGE_WORKER, 'true').label(LABEL_LOCAL_STORAGE, 'true');
+  const agent = await startRealAgent(s);
+  const vgName = agent?.vgName ?? DEFAULT_VG_NAME;
   await createNodes(core, [
-    edge('edge-0').capacityReport([{ sizeBytes: 10 * GiB }]),
+    agent ? edge('edge-0').label('kubernetes.io/storagetype', 'lvm') : edge('edge-0').capacityReport([{ name: vgName, sizeBytes: 10 * GiB }]),
     edge('edge-1').capacityReport([{ name: 'vg-ssd', sizeBytes: 10 * GiB }]),
-    edge('edge-2').capacityReport([{ sizeBytes: 1 * GiB, freeBytes: 20 * MiB }]),
+    edge('edge-2').capacityReport([{ name: vgName, sizeBytes: 1 * GiB, freeBytes: 20 * MiB }]),
   ]);
   out(`  Three edge workers, all labelled ${LABEL_EDGE_WORKER}=true and ${LABEL_LOCAL_STORAGE}=true.`);
+  if (agent) {
+    out(`  edge-0 is this machine: node-resource-manager runs for it on three loop devices (${agent.devices.join(', ')}),`);
+    out(`  reading ConfigMap kube-system/node-resource-topo (seed shape, VG ${vgName}, key kubernetes.io/storagetype In lvm).`);
+    out('  edge-1 and edge-2 have simulated reports: one machine can only be one node.');
+    await waitFor(async () => (await vgTable(core, ['edge-0'], vgName))[0]?.text.startsWith(vgName), 60_000, 'node-resource-manager to build the VG and publish its report');
+    out(`  node-resource-manager ran pvcreate x3 and vgcreate, and published edge-0's report:`);
+  } else {
+    out(`  Capacity reports are SIMULATED (${agentSkipReason}); run the demo as root with lvm2 installed to see`);
+    out('  node-resource-manager build a real VolumeGroup on loop devices.');
+  }
   out('  Their capacity reports (annotation edge-gang.io/vg-capacity), before:');
-  printVgs(await vgTable(core, nodes));
+  printVgs(await vgTable(core, nodes, vgName));
 
-  await ensureStorageClass(storage);
-  out(`  Created StorageClass ${DEFAULT_LOCAL_STORAGE_CLASS} (WaitForFirstConsumer, vgName ${DEFAULT_VG_NAME}) and PVC ${LVM_PVC_NAME} (50Mi).`);
+  await ensureStorageClass(storage, makeLocalLvmStorageClass(DEFAULT_LOCAL_STORAGE_CLASS, vgName));
+  out(`  Created StorageClass ${DEFAULT_LOCAL_STORAGE_CLASS} (WaitForFirstConsumer, vgName ${vgName}) and PVC ${LVM_PVC_NAME} (50Mi).`);
   await createPvc(core, seedLvmPvc(NS));
   await waitFor(() => ext.state.pvcs.has(`${NS}/${LVM_PVC_NAME}`) && nodes.every((n) => ext.state.nodes.get(n)?.capacity), 15_000, 'the extender to see the claim and the nodes');
 
@@ -234,10 +277,13 @@ async function lvmStory(s: Stack): Promise<LvmResult> {
     return c.status?.phase === 'Bound' ? c : undefined;
   }, 30_000, `${LVM_PVC_NAME} Bound`);
   const pv = pvc.spec?.volumeName ?? '';
-  out(`  Result: ${LVM_POD_NAME} -> ${node}; ${LVM_PVC_NAME} Bound to ${pv} (50Mi on ${node}/${DEFAULT_VG_NAME}).`);
-  await waitFor(async () => (await vgTable(core, [node]))[0]?.text.includes(formatBytes(10 * GiB - 50 * MiB)), 10_000, 'the report to show the new volume');
-  out('  Capacity reports after (the provisioner re-reads the VG, as node-resource-manager would):');
-  printVgs(await vgTable(core, nodes));
+  out(`  Result: ${LVM_POD_NAME} -> ${node}; ${LVM_PVC_NAME} Bound to ${pv} (50Mi on ${node}/${vgName}).`);
+  const nodeModel = ext.state.nodes.get(node);
+  const seen = nodeModel ? vgFreeBytes(ext.state, nodeModel, vgName, Date.now(), new Set()) : null;
+  out(`  The extender now counts the new PV: ${vgName} on ${node} has ${seen ? formatBytes(seen.freeBytes) : '?'} free for the next claim.`);
+  if (agent) out('  (No device-mapper here, so no real LV is created; the fake provisioner records the volume instead.)');
+  out('  Capacity reports after:');
+  printVgs(await vgTable(core, nodes, vgName));
   if (provisioner.failures.length > 0) throw new Error(`the provisioner refused a claim: ${provisioner.failures[0]?.message}`);
   return { node, refused, pv };
 }
@@ -256,8 +302,6 @@ async function main(): Promise<void> {
     progress: (l) => out(`  ${l}`),
   });
   out('  fake CSI provisioner running (stands in for csi-local-plugin: creates a PV on the node kube-scheduler picked)');
-  out('  capacity reports: SIMULATED. node-resource-manager is not run by the demo yet; the demo writes each');
-  out('  node\'s edge-gang.io/vg-capacity report itself, in the format the agent publishes (src/wire/capacity.ts).');
 
   const gang = await gangStory(stack);
   const lvm = await lvmStory(stack);
@@ -266,7 +310,7 @@ async function main(): Promise<void> {
   out(`  Gang:  ${TFJOB_NAME} stayed all Pending on 4 GPUs ("${gang.reason.replace(/^gang \S+: /, '')}"),`);
   out(`         then all 5 bound together (within ${gang.spreadMs} ms) ${secs(gang.boundAfterMs)} after 4 more GPUs appeared:`);
   out(`         ${gang.placement.map((r) => `${r.name.replace(`${TFJOB_NAME}-`, '')}->${r.node}`).join(', ')}.`);
-  out(`  LVM:   ${LVM_POD_NAME} landed on ${lvm.node}, the only edge worker whose ${DEFAULT_VG_NAME} had room for 50Mi;`);
+  out(`  LVM:   ${LVM_POD_NAME} landed on ${lvm.node}, the only edge worker whose VolumeGroup had room for 50Mi;`);
   for (const r of lvm.refused) out(`         ${r.node} refused: ${r.reason}`);
   out(`  Demo took ${secs(Date.now() - t0)}. Stopping everything ...`);
 }
@@ -277,6 +321,12 @@ async function shutdown(code: number, message?: string): Promise<void> {
   exiting = true;
   if (message) process.stderr.write(`${message}\n`);
   buildChild?.kill('SIGTERM');
+  if (agentChild && agentChild.exitCode === null) {
+    agentChild.kill('SIGTERM');
+    await new Promise((r) => { agentChild?.once('exit', r); setTimeout(r, 5000); });
+  }
+  // The demo's own loop devices and VG (never anything else: the name is unique to this run).
+  await lab?.tearDown().catch((err: Error) => process.stderr.write(`demo cleanup: ${err.message}\n`));
   const s = stack;
   stack = undefined;
   // A second Ctrl-C or a hung stop must not keep the demo alive; the control plane's exit hook kills what is left.
