@@ -264,8 +264,9 @@ export class GangPlanner implements GangEngine {
     rec.quorumMs ??= nowMs;
     if (!rec.plan || !rec.plan.assignments.has(pod.uid)) {
       if (rec.plan) {
-        // A member beyond the plan (more replicas than min-available): it waits until the gang runs.
-        return this.refuseAll(nodeNames, `gang ${key}: waiting for the planned members to bind`, false);
+        // A member beyond the plan (more replicas than min-available): it waits until the gang runs;
+        // unresolvable, so the scheduler does not preempt for it meanwhile.
+        return this.refuseAll(nodeNames, `gang ${key}: waiting for the planned members to bind`, true);
       }
       const planned = this.tryPlan(rec, spec.spec, members, bound, nowMs);
       if (planned.kind === 'refused') return this.refuseAll(nodeNames, planned.reason, true);
@@ -276,10 +277,10 @@ export class GangPlanner implements GangEngine {
   /** Makes a plan for the gang or records why not. */
   private tryPlan(rec: GangRecord, spec: GangSpec, members: PodModel[], bound: number, nowMs: number): { kind: 'planned' } | { kind: 'refused'; reason: string } {
     const head = this.head(nowMs);
-    if (head && head.key !== rec.key) {
+    if (head && head.rec.key !== rec.key) {
       const me = { spec, bound };
       if (compareRank(head, me) < 0) {
-        const reason = `gang ${rec.key}: queued behind gang ${head.key}, which has waited ${Math.round((nowMs - (head.waitingSinceMs ?? nowMs)) / 1000)}s (gangs are placed by priority, then age)`;
+        const reason = `gang ${rec.key}: queued behind gang ${head.rec.key}, which has waited ${Math.round((nowMs - (head.rec.waitingSinceMs ?? nowMs)) / 1000)}s (gangs are placed by priority, then age)`;
         this.note(rec, 'queued', reason, nowMs);
         return { kind: 'refused', reason };
       }
@@ -339,8 +340,8 @@ export class GangPlanner implements GangEngine {
   }
 
   /** The gang that blocks gangs ranked after it, if any. */
-  private head(nowMs: number): (GangRecord & { spec: GangSpec; bound: number }) | null {
-    let best: (GangRecord & { spec: GangSpec; bound: number }) | null = null;
+  private head(nowMs: number): { rec: GangRecord; spec: GangSpec; bound: number } | null {
+    let best: { rec: GangRecord; spec: GangSpec; bound: number } | null = null;
     for (const rec of this.gangs.values()) {
       if (rec.plan || rec.waitingSinceMs === null || nowMs - rec.waitingSinceMs < this.options.headAfterMs) continue;
       if (rec.phase !== 'unschedulable') continue;
@@ -348,7 +349,7 @@ export class GangPlanner implements GangEngine {
       const s = this.spec(rec.key, members);
       if (s.kind !== 'ok') continue;
       if (!this.fitsEmptyCluster(rec, s.spec, members, nowMs)) continue;
-      const cand = Object.assign(rec, { spec: s.spec, bound: this.bound(members) });
+      const cand = { rec, spec: s.spec, bound: this.bound(members) };
       if (!best || compareRank(cand, best) < 0) best = cand;
     }
     return best;
