@@ -68,7 +68,8 @@ export class Reflector {
   private retry(fn: () => void): void {
     if (this.stopped) return;
     const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
+    // Capped low: while a watch is down the extender is not ready, and that stops all scheduling.
+    this.backoffMs = Math.min(this.backoffMs * 2, 5_000);
     this.timer = setTimeout(fn, delay);
   }
 
@@ -102,6 +103,7 @@ export class Reflector {
     if (this.stopped) return;
     const w = new Watch(this.kc);
     let gone = false;
+    let ended = false;
     const params: Record<string, string | boolean> = { allowWatchBookmarks: true, resourceVersion: this.resourceVersion };
     if (this.opts.fieldSelector) params.fieldSelector = this.opts.fieldSelector;
     try {
@@ -119,6 +121,7 @@ export class Reflector {
           else if (phase === 'DELETED') this.opts.sink.remove(obj);
         },
         (err: unknown) => {
+          ended = true;
           if (this.stopped) return;
           if (gone || (err as { statusCode?: number })?.statusCode === 410) {
             this.opts.logger.info({ reflector: this.opts.name }, 'watch expired (410); relisting');
@@ -136,7 +139,9 @@ export class Reflector {
           }
         },
       );
-      this.setHealth(true);
+      // Watch.watch() resolves even when the request failed (refused, non-200): it has then already
+      // called `done` above, which marked us unhealthy and scheduled a relist. Only a running watch is healthy.
+      if (!ended) this.setHealth(true);
     } catch (err) {
       this.setHealth(false, `watch ${this.opts.name}: ${(err as Error).message}`);
       this.retry(() => void this.relist());
