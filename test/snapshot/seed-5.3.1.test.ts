@@ -2,13 +2,13 @@
 // seed's 4-GPU cluster and on one with 4 GPUs more; the what-if CLI and the HTTP verbs of the real
 // extender process (`npm start -- --snapshot`) behave as live: quorum gate, plan, bind barrier.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { expandWorkload } from '../../src/adapters/kube/workloads.js';
+import { startExtenderProcess, type ExtenderProcess } from '../support/extender-process.js';
 
 const run = promisify(execFile);
 const TFJOB = 'examples/seed-5.3.1-tfjob.yaml';
@@ -18,28 +18,10 @@ function tfPods(): Record<string, any>[] {
   return expandWorkload(job, '2026-11-21T00:00:00Z');
 }
 
-async function startExtender(snapshot: string): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn('npx', ['tsx', 'src/cmd/extender.ts', '--snapshot', snapshot, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const deadline = Date.now() + 30_000;
-  while (!/"address":"(http:\/\/127\.0\.0\.1:\d+)"/.test(out)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`extender did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, base: /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out)![1]! };
-}
-
 describe('seed 5.3.1 TFJob in snapshot mode', () => {
-  const children: ChildProcess[] = [];
+  const running: ExtenderProcess[] = [];
   afterAll(async () => {
-    for (const c of children) {
-      if (c.exitCode === null) {
-        c.kill('SIGTERM');
-        await once(c, 'exit');
-      }
-    }
+    for (const e of running) await e.stop();
   });
 
   it('the CLI binds none of the 5 pods on 4 GPUs, each with the GPU gap as its reason', async () => {
@@ -65,8 +47,9 @@ describe('seed 5.3.1 TFJob in snapshot mode', () => {
   });
 
   it('the extender process holds binds over HTTP until the fifth member arrives, then answers all', async () => {
-    const { child, base } = await startExtender('test/fixtures/gpu-cluster-8.yaml');
-    children.push(child);
+    const ext = await startExtenderProcess(['--snapshot', 'test/fixtures/gpu-cluster-8.yaml']);
+    running.push(ext);
+    const base = ext.base;
     const pods = tfPods();
     const call = async (verb: string, body: unknown) => (await fetch(`${base}/${verb}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<any>;
     const nodes = ['gpu-0', 'gpu-1', 'gpu-2', 'gpu-3'];

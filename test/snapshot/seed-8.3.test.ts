@@ -1,12 +1,12 @@
 // Seed 002, section 8.3 decided in snapshot mode: the real extender process, real HTTP on loopback.
 
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { expandWorkload } from '../../src/adapters/kube/workloads.js';
+import { startExtenderProcess, type ExtenderProcess } from '../support/extender-process.js';
 
 const SNAPSHOT = 'test/fixtures/seed-8.3-snapshot.yaml';
 const MANIFEST = 'examples/seed-8.3-local-test.yaml';
@@ -19,27 +19,16 @@ function seedPod(): Record<string, unknown> {
 }
 
 describe('seed 8.3 in snapshot mode (npm start -- --snapshot)', () => {
-  let child: ChildProcess;
+  let ext: ExtenderProcess;
   let base = '';
 
   beforeAll(async () => {
-    child = spawn('npx', ['tsx', 'src/cmd/extender.ts', '--snapshot', SNAPSHOT, '--port', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!/"address":"(http:\/\/127\.0\.0\.1:\d+)"/.test(out)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`extender did not start:\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    base = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out)![1]!;
+    ext = await startExtenderProcess(['--snapshot', SNAPSHOT]);
+    base = ext.base;
   });
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
+    await ext?.stop();
   });
 
   const call = async (verb: string, body: unknown) => {
