@@ -14,6 +14,8 @@ interface Held {
   doBind: (a: ExtenderBindingArgs) => Promise<void>;
   resolve: () => void;
   reject: (e: Error) => void;
+  /** The request was answered (hold limit) but the member keeps its place at the barrier. */
+  answered: boolean;
 }
 
 export interface GangRuntimeOptions {
@@ -55,13 +57,22 @@ export class GangRuntimeImpl implements GangRuntime {
   /** Expires barriers and plans; fails the held binds of timed-out gangs. */
   tick(): void {
     this.state.expireReservations(this.opts.clock());
-    for (const f of this.planner.sweep(this.opts.clock())) {
+    const { failed, answered } = this.planner.sweep(this.opts.clock());
+    for (const f of failed) {
       this.opts.onBarrierTimeout?.();
       for (const uid of f.uids) {
         const h = this.held.get(uid);
         if (!h) continue;
         this.held.delete(uid);
-        h.reject(new ExtenderError('GANG_BARRIER_TIMEOUT', f.reason));
+        if (!h.answered) h.reject(new ExtenderError('GANG_BARRIER_TIMEOUT', f.reason));
+      }
+    }
+    for (const a of answered) {
+      for (const uid of a.uids) {
+        const h = this.held.get(uid);
+        if (!h || h.answered) continue;
+        h.answered = true;
+        h.reject(new ExtenderError('GANG_BARRIER_TIMEOUT', a.reason));
       }
     }
     this.flush();
@@ -94,8 +105,9 @@ export class GangRuntimeImpl implements GangRuntime {
         const uid = pod?.uid ?? args.PodUID;
         return new Promise<void>((resolve, reject) => {
           // A retried bind replaces the one the scheduler gave up on.
-          this.held.get(uid)?.reject(new ExtenderError('GANG_PLAN_RELEASED', 'superseded by a retried bind'));
-          this.held.set(uid, { args, doBind, resolve, reject });
+          const prev = this.held.get(uid);
+          if (prev && !prev.answered) prev.reject(new ExtenderError('GANG_PLAN_RELEASED', 'superseded by a retried bind'));
+          this.held.set(uid, { args, doBind, resolve, reject, answered: false });
         });
       }
       case 'release': {
@@ -107,7 +119,11 @@ export class GangRuntimeImpl implements GangRuntime {
     }
   }
 
-  /** Binds every held member together; each held request answers with its own result. */
+  /**
+   * Binds every member at the barrier together; each held request answers with its own result. A
+   * member whose request was already answered is bound all the same: kube-scheduler sees the pod
+   * bound and does not retry it (kubernetes/kubernetes#96582), or its retried bind finds it bound.
+   */
   private async releaseAll(uids: string[]): Promise<void> {
     await Promise.all(uids.map(async (uid) => {
       const h = this.held.get(uid);
@@ -115,14 +131,17 @@ export class GangRuntimeImpl implements GangRuntime {
       this.held.delete(uid);
       try {
         await h.doBind(h.args);
-        h.resolve();
+        if (!h.answered) h.resolve();
       } catch (err) {
-        h.reject(err as Error);
+        if (!h.answered) h.reject(err as Error);
       }
     }));
   }
 
+  /** Bind requests held open right now. */
   heldCount(): number {
-    return this.held.size;
+    let n = 0;
+    for (const h of this.held.values()) if (!h.answered) n++;
+    return n;
   }
 }

@@ -53,8 +53,9 @@ export const EXTENDER_FIELDS = {
   staleAfterMs: { flag: 'capacity-stale-after-ms', env: 'EXTENDER_CAPACITY_STALE_AFTER_MS', def: '300000', help: 'older capacity reports count as unknown' },
   reservationTtlMs: { flag: 'reservation-ttl-ms', env: 'EXTENDER_RESERVATION_TTL_MS', def: '30000', help: 'life of a volume reservation made at filter' },
   schedulerNames: { flag: 'scheduler-names', env: 'EXTENDER_SCHEDULER_NAMES', def: 'default-scheduler', help: 'comma-separated schedulerName values served' },
-  barrierTimeoutMs: { flag: 'barrier-timeout-ms', env: 'EXTENDER_BARRIER_TIMEOUT_MS', def: '20000', help: 'gang bind barrier; below the scheduler httpTimeout' },
-  maxBarrierTimeoutMs: { flag: 'max-barrier-timeout-ms', env: 'EXTENDER_MAX_BARRIER_TIMEOUT_MS', def: '25000', help: 'cap for the per-gang annotation' },
+  barrierTimeoutMs: { flag: 'barrier-timeout-ms', env: 'EXTENDER_BARRIER_TIMEOUT_MS', def: '20000', help: 'a gang bind barrier with no new member for this long fails' },
+  maxBarrierTimeoutMs: { flag: 'max-barrier-timeout-ms', env: 'EXTENDER_MAX_BARRIER_TIMEOUT_MS', def: '300000', help: 'cap for the per-gang annotation' },
+  bindHoldLimitMs: { flag: 'bind-hold-limit-ms', env: 'EXTENDER_BIND_HOLD_LIMIT_MS', def: '25000', help: 'longest a bind request is held; below the scheduler httpTimeout' },
   maxMinAvailable: { flag: 'max-min-available', env: 'EXTENDER_MAX_MIN_AVAILABLE', def: '10000', help: 'larger min-available is refused' },
   gangHeadAfterMs: { flag: 'gang-head-after-ms', env: 'EXTENDER_GANG_HEAD_AFTER_MS', def: '30000', help: 'a gang waiting this long blocks gangs ranked after it (starvation guard)' },
   planTtlMs: { flag: 'plan-ttl-ms', env: 'EXTENDER_PLAN_TTL_MS', def: '60000', help: 'a gang plan with no progress is released after this' },
@@ -126,8 +127,9 @@ export function loadExtenderConfig(argv: readonly string[], env: Record<string, 
     else nodeLabel = { key: labelRaw.slice(0, eq), value: labelRaw.slice(eq + 1) };
   }
   const barrierTimeoutMs = int('barrierTimeoutMs', 100, 600_000);
-  const maxBarrierTimeoutMs = int('maxBarrierTimeoutMs', 100, 600_000);
+  const maxBarrierTimeoutMs = int('maxBarrierTimeoutMs', 100, 3_600_000);
   if (maxBarrierTimeoutMs < barrierTimeoutMs) errors.push('--max-barrier-timeout-ms must be at least --barrier-timeout-ms');
+  const bindHoldLimitMs = int('bindHoldLimitMs', 100, 600_000);
   const tlsCertFile = get('tlsCertFile');
   const tlsKeyFile = get('tlsKeyFile');
   if ((tlsCertFile === '') !== (tlsKeyFile === '')) errors.push('--tls-cert-file and --tls-key-file go together');
@@ -148,6 +150,7 @@ export function loadExtenderConfig(argv: readonly string[], env: Record<string, 
     schedulerNames,
     gang: {
       barrierTimeoutMs,
+      bindHoldLimitMs,
       maxBarrierTimeoutMs,
       maxMinAvailable: int('maxMinAvailable', 1, 1_000_000),
       planTtlMs: int('planTtlMs', 1000, 3_600_000),

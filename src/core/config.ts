@@ -34,8 +34,10 @@ export interface CoreConfig {
 }
 
 export interface GangConfig {
-  /** Default bind-barrier timeout; must stay below the scheduler's httpTimeout. */
+  /** A barrier to which no new member has come for this long fails, and its plan is released. */
   barrierTimeoutMs: number;
+  /** A held bind request is answered after this long even while its barrier fills; below the scheduler's httpTimeout. */
+  bindHoldLimitMs: number;
   /** Upper bound accepted for the per-gang barrier annotation. */
   maxBarrierTimeoutMs: number;
   /** min-available values above this are refused as absurd. */

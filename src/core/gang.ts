@@ -8,7 +8,10 @@
 //     resources and volumes count against every other pod's filter. Each member is steered to
 //     its planned node. No plan, nothing held, and every member says why, with the gap in numbers.
 //  3. Bind barrier: binds are held until min-available members are bound or at the barrier, then
-//     all are bound together. A barrier that does not fill in time fails every held bind (the
+//     all are bound together. A member keeps its place at the barrier once it has reached bind; its
+//     HTTP request is answered (with an error, so the scheduler retries it) before the scheduler's
+//     httpTimeout if the barrier is still filling. A barrier to which no new member has come for the
+//     barrier timeout fails every held bind (the
 //     scheduler forgets and retries them) and releases the plan.
 //  4. Once min-available are bound the group is running: further members are ordinary pods.
 //
@@ -64,16 +67,18 @@ interface Plan {
 interface GangRecord {
   key: string;
   plan: Plan | null;
-  /** Held binds: pod uid -> node and arrival time. */
-  barrier: Map<string, { node: string; arrivedMs: number }>;
-  barrierDeadlineMs: number;
+  /** Members that reached bind: pod uid -> node, arrival time, and whether its request was answered. */
+  barrier: Map<string, { node: string; arrivedMs: number; answered: boolean }>;
+  /** The last time a new member reached the barrier. */
+  barrierProgressMs: number;
   phase: GangPhase;
   lastReason: string;
   lastReasonMs: number;
   /** When the gang first had its quorum and could not be placed. */
   waitingSinceMs: number | null;
   quorumMs: number | null;
-  failedAtVersion: number;
+  /** freedVersion|members|bound at the last failed plan. */
+  failedAt: string;
   failedReason: string;
   runningSinceMs: number | null;
   /** Cached answer of fitsEmptyCluster for one node set. */
@@ -151,8 +156,8 @@ export class GangPlanner implements GangEngine {
     let r = this.gangs.get(key);
     if (!r) {
       r = {
-        key, plan: null, barrier: new Map(), barrierDeadlineMs: 0, phase: 'waiting-for-members', lastReason: '', lastReasonMs: 0,
-        waitingSinceMs: null, quorumMs: null, failedAtVersion: -1, failedReason: '', runningSinceMs: null,
+        key, plan: null, barrier: new Map(), barrierProgressMs: 0, phase: 'waiting-for-members', lastReason: '', lastReasonMs: 0,
+        waitingSinceMs: null, quorumMs: null, failedAt: '', failedReason: '', runningSinceMs: null,
       };
       this.gangs.set(key, r);
     }
@@ -207,7 +212,7 @@ export class GangPlanner implements GangEngine {
       if (t !== undefined) {
         const secs = Number(t);
         if (!Number.isFinite(secs) || secs <= 0 || secs * 1000 > cfg.maxBarrierTimeoutMs) {
-          return { kind: 'invalid', reason: `gang ${key}: ${ANNOTATION_BARRIER_TIMEOUT_SECONDS} "${t.slice(0, 20)}" on ${m.name} must be a number of seconds above 0 and at most ${cfg.maxBarrierTimeoutMs / 1000} (below the scheduler's httpTimeout)` };
+          return { kind: 'invalid', reason: `gang ${key}: ${ANNOTATION_BARRIER_TIMEOUT_SECONDS} "${t.slice(0, 20)}" on ${m.name} must be a number of seconds above 0 and at most ${cfg.maxBarrierTimeoutMs / 1000}` };
         }
         barrierTimeoutMs = Math.round(secs * 1000);
       }
@@ -285,13 +290,15 @@ export class GangPlanner implements GangEngine {
         return { kind: 'refused', reason };
       }
     }
-    if (rec.failedAtVersion === this.state.version && rec.failedReason) return { kind: 'refused', reason: rec.failedReason };
+    // Nothing freed and the same members: the last search's answer stands (no re-plan per retry).
+    const failKey = `${this.state.freedVersion}|${members.length}|${bound}`;
+    if (rec.failedAt === failKey && rec.failedReason) return { kind: 'refused', reason: rec.failedReason };
     const unbound = members.filter((m) => !m.nodeName);
     const needed = spec.minAvailable - bound;
     const result = planPlacement(this.state, unbound, needed, spec.sameNodeLabel, nowMs);
     if (result.kind === 'failed') {
       const reason = `gang ${rec.key}: ${result.reason}`;
-      rec.failedAtVersion = this.state.version;
+      rec.failedAt = failKey;
       rec.failedReason = reason;
       rec.waitingSinceMs ??= nowMs;
       if (rec.lastReason !== reason) this.events.push({ kind: 'unschedulable', gang: rec.key, podUids: members.map((m) => m.uid), reason });
@@ -428,8 +435,8 @@ export class GangPlanner implements GangEngine {
       rec.plan.assignments.set(pod.uid, args.Node);
       this.holdMember(pod.uid, args.Node, nowMs);
     }
-    if (rec.barrier.size === 0) rec.barrierDeadlineMs = nowMs + spec.spec.barrierTimeoutMs;
-    rec.barrier.set(pod.uid, { node: args.Node, arrivedMs: nowMs });
+    if (!rec.barrier.has(pod.uid)) rec.barrierProgressMs = nowMs;
+    rec.barrier.set(pod.uid, { node: args.Node, arrivedMs: nowMs, answered: false });
     rec.plan.lastProgressMs = nowMs;
     // Only members that still exist and are unbound count at the barrier.
     for (const uid of [...rec.barrier.keys()]) {
@@ -448,12 +455,17 @@ export class GangPlanner implements GangEngine {
       return { kind: 'release', members: released };
     }
     this.note(rec, 'binding', `gang ${key}: ${ready} of ${spec.spec.minAvailable} members at the bind barrier`, nowMs);
-    return { kind: 'hold', deadlineMs: rec.barrierDeadlineMs };
+    return { kind: 'hold', deadlineMs: Math.min(rec.barrierProgressMs + spec.spec.barrierTimeoutMs, nowMs + this.state.config.gang.bindHoldLimitMs) };
   }
 
-  /** Expires barriers and idle plans; returns the held binds to fail, by gang. */
-  sweep(nowMs: number): { gang: string; uids: string[]; reason: string }[] {
+  /**
+   * Expires barriers and idle plans. `failed`: held binds to fail whose barrier timed out (the plan is
+   * released). `answered`: held requests to answer now so the scheduler's httpTimeout does not fire;
+   * those members keep their place at the barrier.
+   */
+  sweep(nowMs: number): { failed: { gang: string; uids: string[]; reason: string }[]; answered: { gang: string; uids: string[]; reason: string }[] } {
     const failed: { gang: string; uids: string[]; reason: string }[] = [];
+    const answered: { gang: string; uids: string[]; reason: string }[] = [];
     for (const rec of [...this.gangs.values()]) {
       const members = this.members(rec.key);
       if (members.length === 0) {
@@ -461,16 +473,27 @@ export class GangPlanner implements GangEngine {
         this.gangs.delete(rec.key);
         continue;
       }
-      if (rec.barrier.size > 0 && nowMs >= rec.barrierDeadlineMs) {
-        const spec = this.spec(rec.key, members);
-        const min = spec.kind === 'ok' ? spec.spec.minAvailable : 0;
-        const reason = `gang ${rec.key}: only ${this.bound(members) + rec.barrier.size} of ${min} members reached bind within ${Math.round((spec.kind === 'ok' ? spec.spec.barrierTimeoutMs : 0) / 1000)}s; releasing the plan`;
+      const spec0 = rec.barrier.size > 0 ? this.spec(rec.key, members) : null;
+      const timeoutMs = spec0?.kind === 'ok' ? spec0.spec.barrierTimeoutMs : this.state.config.gang.barrierTimeoutMs;
+      if (rec.barrier.size > 0 && nowMs >= rec.barrierProgressMs + timeoutMs) {
+        const min = spec0?.kind === 'ok' ? spec0.spec.minAvailable : 0;
+        const reason = `gang ${rec.key}: only ${this.bound(members) + rec.barrier.size} of ${min} members reached bind, none more in ${Math.round(timeoutMs / 1000)}s; releasing the plan`;
         const uids = [...rec.barrier.keys()];
         rec.barrier.clear();
         failed.push({ gang: rec.key, uids, reason });
         this.events.push({ kind: 'barrier-timeout', gang: rec.key, podUids: uids, reason });
         this.dropPlan(rec, reason, nowMs);
         continue;
+      }
+      const due = [...rec.barrier.entries()].filter(([, b]) => !b.answered && nowMs >= b.arrivedMs + this.state.config.gang.bindHoldLimitMs);
+      if (due.length > 0) {
+        for (const [, b] of due) b.answered = true;
+        const min = spec0?.kind === 'ok' ? spec0.spec.minAvailable : 0;
+        answered.push({
+          gang: rec.key,
+          uids: due.map(([u]) => u),
+          reason: `gang ${rec.key}: ${this.bound(members) + rec.barrier.size} of ${min} members at the bind barrier after ${Math.round(this.state.config.gang.bindHoldLimitMs / 1000)}s; this member keeps its place and the scheduler will retry its bind`,
+        });
       }
       if (rec.plan && rec.barrier.size === 0 && nowMs - rec.plan.lastProgressMs > this.state.config.gang.planTtlMs) {
         this.dropPlan(rec, `gang ${rec.key}: plan released after ${Math.round(this.state.config.gang.planTtlMs / 1000)}s without progress`, nowMs);
@@ -486,7 +509,7 @@ export class GangPlanner implements GangEngine {
         }
       }
     }
-    return failed;
+    return { failed, answered };
   }
 
   /** One line per gang for /debug/gangs and the status command. */

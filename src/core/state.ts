@@ -75,8 +75,12 @@ export class ClusterState {
   /** Resources held for planned gang members that are not bound yet: pod uid -> node + requests. */
   private readonly held = new Map<string, { node: string; requests: Resources }>();
   private readonly heldByNode = new Map<string, Resources>();
-  /** Bumped whenever anything that can change a fit changes; lets callers cache failed searches. */
-  version = 0;
+  /**
+   * Bumped whenever capacity may have grown (a bound pod left, a node changed, a hold or reservation
+   * was dropped, a claim or volume went away). A search that failed at one value fails again until it
+   * changes; binding pods and adding pending ones do not bump it, so a busy cluster keeps the cache.
+   */
+  freedVersion = 0;
 
   constructor(readonly config: CoreConfig) {}
 
@@ -87,13 +91,13 @@ export class ClusterState {
   setNode(node: NodeModel): void {
     this.nodes.set(node.name, node);
     this.sorted = null;
-    this.version++;
+    this.freedVersion++;
   }
 
   deleteNode(name: string): void {
     this.nodes.delete(name);
     this.sorted = null;
-    this.version++;
+    this.freedVersion++;
   }
 
   /** All nodes by name; cached until a node changes. */
@@ -130,7 +134,7 @@ export class ClusterState {
     this.pods.set(pod.uid, pod);
     this.podUidByKey.set(`${pod.namespace}/${pod.name}`, pod.uid);
     this.accountPod(pod);
-    this.version++;
+    if (prev && holdsNode(prev) && (!holdsNode(pod) || pod.nodeName !== prev.nodeName)) this.freedVersion++;
   }
 
   deletePod(uid: string): void {
@@ -141,7 +145,7 @@ export class ClusterState {
     if (this.podUidByKey.get(`${prev.namespace}/${prev.name}`) === uid) this.podUidByKey.delete(`${prev.namespace}/${prev.name}`);
     this.releaseReservationsOf(uid);
     this.releaseHold(uid);
-    this.version++;
+    if (holdsNode(prev)) this.freedVersion++;
   }
 
   podByKey(namespace: string, name: string): PodModel | undefined {
@@ -158,9 +162,10 @@ export class ClusterState {
       }
       addResources(u, pod.requests, 1);
       u.pods = (u.pods ?? 0) + 1;
-      // A bound pod's volumes and resources are no longer reservations: the pod and its claims carry the truth now.
-      this.releaseReservationsOf(pod.uid);
-      this.releaseHold(pod.uid);
+      // A bound pod's volumes and resources are no longer reservations: the pod and its claims carry
+      // the truth now (capacity moves from the hold to the pod: nothing is freed).
+      this.releaseReservationsOf(pod.uid, false);
+      this.releaseHold(pod.uid, false);
     }
     const g = groupKeyOf(pod);
     if (g) {
@@ -211,10 +216,9 @@ export class ClusterState {
       this.heldByNode.set(node, sum);
     }
     addResources(sum, r, 1);
-    this.version++;
   }
 
-  releaseHold(uid: string): void {
+  releaseHold(uid: string, freed = true): void {
     const h = this.held.get(uid);
     if (!h) return;
     this.held.delete(uid);
@@ -223,7 +227,7 @@ export class ClusterState {
       addResources(sum, h.requests, -1);
       if (Object.keys(sum).length === 0) this.heldByNode.delete(h.node);
     }
-    this.version++;
+    if (freed) this.freedVersion++;
   }
 
   heldFor(uid: string): { node: string; requests: Resources } | undefined {
@@ -277,38 +281,38 @@ export class ClusterState {
 
   setPvc(pvc: PvcModel): void {
     const key = claimKey(pvc.namespace, pvc.name);
-    this.version++;
     this.pvcs.set(key, pvc);
-    this.dropSelected(key);
+    // A selected node taken away (provisioning failed) frees what it held.
+    if (this.dropSelected(key) && !pvc.selectedNode && !pvc.volumeName) this.freedVersion++;
     const vg = this.localVgOf(pvc.storageClassName);
     if (vg === null) return;
     if (pvc.volumeName) {
-      // Bound: the PV is the record.
-      this.releaseReservation(key);
+      // Bound: the PV is the record (the bytes move from the reservation to it).
+      this.releaseReservation(key, false);
       return;
     }
     if (pvc.selectedNode) {
       const item = { node: pvc.selectedNode, vg, bytes: pvc.requestBytes };
       this.selectedItems.set(key, item);
       this.selectedSums.add(item, 1);
-      this.releaseReservation(key);
+      this.releaseReservation(key, false);
     }
   }
 
   deletePvc(namespace: string, name: string): void {
     const key = claimKey(namespace, name);
-    this.version++;
+    this.freedVersion++;
     this.pvcs.delete(key);
     this.dropSelected(key);
     this.releaseReservation(key);
   }
 
-  private dropSelected(key: string): void {
+  private dropSelected(key: string): boolean {
     const prev = this.selectedItems.get(key);
-    if (prev) {
-      this.selectedSums.add(prev, -1);
-      this.selectedItems.delete(key);
-    }
+    if (!prev) return false;
+    this.selectedSums.add(prev, -1);
+    this.selectedItems.delete(key);
+    return true;
   }
 
   setPv(pv: PvModel): void {
@@ -328,7 +332,7 @@ export class ClusterState {
   }
 
   deletePv(name: string): void {
-    this.version++;
+    if (this.pvs.has(name)) this.freedVersion++;
     this.pvs.delete(name);
     const prev = this.pvItems.get(name);
     if (!prev) return;
@@ -345,7 +349,6 @@ export class ClusterState {
   reserve(claim: string, podUid: string, node: string, vg: string, bytes: number, expiresAtMs: number): void {
     this.releaseReservation(claim);
     this.reservations.set(claim, { node, vg, bytes, podUid, expiresAtMs });
-    this.version++;
     let s = this.reservationsByNode.get(node);
     if (!s) {
       s = new Set();
@@ -354,18 +357,18 @@ export class ClusterState {
     s.add(claim);
   }
 
-  releaseReservation(claim: string): void {
+  releaseReservation(claim: string, freed = true): void {
     const r = this.reservations.get(claim);
     if (!r) return;
-    this.version++;
+    if (freed) this.freedVersion++;
     this.reservations.delete(claim);
     const s = this.reservationsByNode.get(r.node);
     s?.delete(claim);
     if (s && s.size === 0) this.reservationsByNode.delete(r.node);
   }
 
-  releaseReservationsOf(podUid: string): void {
-    for (const [claim, r] of this.reservations) if (r.podUid === podUid) this.releaseReservation(claim);
+  releaseReservationsOf(podUid: string, freed = true): void {
+    for (const [claim, r] of this.reservations) if (r.podUid === podUid) this.releaseReservation(claim, freed);
   }
 
   /** Drops expired reservations; returns how many. */
@@ -429,3 +432,8 @@ export class ClusterState {
 }
 
 const EMPTY: Resources = Object.freeze({}) as Resources;
+
+/** A pod that counts against its node's resources. */
+function holdsNode(p: PodModel): boolean {
+  return p.nodeName !== '' && !p.terminal;
+}
