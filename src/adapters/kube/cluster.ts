@@ -8,6 +8,7 @@ import { toNode, toPod, toPv, toPvc, toStorageClass } from './convert.js';
 import { Reflector, type ListPage, type Sink } from './reflector.js';
 import type { Binder, Readiness } from '../http/server.js';
 import { ExtenderError } from '../http/errors.js';
+import { createBindingClient } from './binding.js';
 import type { DecodedBind } from '../http/decode.js';
 
 type Obj = { metadata?: { name?: string; namespace?: string; uid?: string } };
@@ -91,34 +92,33 @@ export function startLiveCluster(kc: KubeConfig, state: ClusterState, logger: Lo
   ];
   for (const r of reflectors) r.start();
 
+  const bindings = createBindingClient(kc);
   const binder: Binder = {
     async bind(a: DecodedBind) {
+      const key = `${a.PodNamespace}/${a.PodName}`;
+      let res;
       try {
-        await core.createNamespacedPodBinding({
-          name: a.PodName,
-          namespace: a.PodNamespace,
-          body: {
-            apiVersion: 'v1', kind: 'Binding',
-            metadata: { name: a.PodName, namespace: a.PodNamespace, ...(a.PodUID ? { uid: a.PodUID } : {}) },
-            target: { apiVersion: 'v1', kind: 'Node', name: a.Node },
-          },
-        });
+        res = await bindings.bind(a.PodNamespace, a.PodName, a.PodUID, a.Node);
       } catch (err) {
-        const code = (err as { code?: number }).code;
-        if (code === 409) {
-          // A retried bind whose first attempt succeeded: success if the pod is on that node.
-          try {
-            const pod = await core.readNamespacedPod({ name: a.PodName, namespace: a.PodNamespace });
-            if (pod.spec?.nodeName === a.Node) return;
-            throw new ExtenderError('BIND_CONFLICT', `pod ${a.PodNamespace}/${a.PodName} is bound to ${pod.spec?.nodeName || 'nothing'} or being deleted`);
-          } catch (inner) {
-            if (inner instanceof ExtenderError) throw inner;
-          }
-        }
-        const body = (err as { body?: unknown }).body;
-        const msg = typeof body === 'string' ? body.slice(0, 300) : (err as Error).message;
-        throw new ExtenderError('BIND_FAILED', `binding ${a.PodNamespace}/${a.PodName} to ${a.Node} failed: ${msg}`);
+        throw new ExtenderError('BIND_FAILED', `binding ${key} to ${a.Node} failed: ${(err as Error).message}`);
       }
+      if (res.status >= 200 && res.status < 300) return;
+      if (res.status === 409) {
+        // A retried bind whose first attempt succeeded: success if the pod is on that node.
+        const pod = await bindings.readPod(a.PodNamespace, a.PodName).catch(() => null);
+        if (pod && pod.status === 200) {
+          const nodeName = (JSON.parse(pod.body) as { spec?: { nodeName?: string } }).spec?.nodeName ?? '';
+          if (nodeName === a.Node) return;
+          throw new ExtenderError('BIND_CONFLICT', `pod ${key} is bound to ${nodeName || 'nothing'} or being deleted`);
+        }
+      }
+      let message = res.body.slice(0, 300);
+      try {
+        message = (JSON.parse(res.body) as { message?: string }).message ?? message;
+      } catch {
+        // not a Status object; keep the raw text
+      }
+      throw new ExtenderError('BIND_FAILED', `binding ${key} to ${a.Node} failed: HTTP ${res.status}: ${message}`);
     },
   };
 
@@ -133,6 +133,7 @@ export function startLiveCluster(kc: KubeConfig, state: ClusterState, logger: Lo
     binder,
     stop() {
       for (const r of reflectors) r.stop();
+      bindings.close();
     },
   };
 }
