@@ -43,6 +43,11 @@ export interface SchedulerOptions {
   /** klog verbosity (-v). Default 2: one line per bound pod, enough to debug a test. */
   verbosity?: number;
   extraArgs?: string[];
+  /**
+   * Another kube-scheduler binary (e.g. one built with out-of-tree plugins by
+   * test/controlplane/build-coscheduling.sh). Default: the one build.sh built.
+   */
+  binary?: string;
 }
 
 export interface ControlPlaneOptions {
@@ -265,7 +270,8 @@ class Component {
 
   constructor(
     readonly name: string,
-    readonly bin: string,
+    /** Mutable so kube-scheduler can be restarted from another binary (SchedulerOptions.binary). */
+    public bin: string,
     readonly args: () => string[],
     readonly logPath: string,
     private readonly onPidsChanged: () => void,
@@ -604,6 +610,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       `-v=${so.verbosity ?? 2}`,
       ...(so.extraArgs ?? []),
     ];
+    scheduler.bin = so.binary ?? bins.kubeScheduler;
     scheduler.start();
     await scheduler.waitReady(async () => (await httpGet(`https://127.0.0.1:${schedulerPort}/readyz`)).status === 200, startTimeoutMs);
     timings.schedulerMs = Date.now() - t;

@@ -1,0 +1,431 @@
+// The result types of `npm run bench:cluster` (bench/cluster.ts), the small parsers it needs
+// (Prometheus text, /proc, V8 .cpuprofile) and the writer of bench/RESULTS.md. RESULTS.md is always
+// rendered from the JSON, so `tsx bench/cluster.ts --render bench/results/cluster-<date>.json`
+// regenerates it without running anything.
+
+import { readFileSync } from 'node:fs';
+
+export type Workload = 'W1' | 'W2' | 'W3' | 'W4';
+export type Side = 'ours' | 'vanilla' | 'coscheduling';
+
+export interface ThroughputStats {
+  /** scheduler_perf style: mean of the 1 s samples of the bound count, from the first bind to the last. */
+  avg: number;
+  p50: number;
+  max: number;
+  /** pods / (last bind - first bind). */
+  overall: number;
+  samples: number[];
+}
+
+export interface LatencyStats {
+  /** scheduler_pod_scheduling_sli_duration_seconds (queue entry to bound), histogram-interpolated, seconds. */
+  sliP50: number | null;
+  sliP99: number | null;
+  /** scheduler_scheduling_attempt_duration_seconds{result="scheduled"}: one scheduling cycle (filter, score, extender calls). */
+  attemptP50: number | null;
+  attemptP99: number | null;
+  attemptMean: number | null;
+}
+
+export interface ProcStats {
+  cpuS: number;
+  /** VmHWM: the process's lifetime peak. */
+  peakRssMiB: number;
+  /** Max VmRSS sampled once a second during the workload. */
+  workloadPeakRssMiB: number;
+}
+
+export interface ProfileEntry {
+  fn: string;
+  where: string;
+  selfMs: number;
+  pct: number;
+}
+
+export interface ProfileSummary {
+  file: string;
+  /** Samples inside the workload window (approximate: aligned on the child's spawn time). */
+  windowMs: number;
+  /** Non-idle sampled time in the window. */
+  busyMs: number;
+  top: ProfileEntry[];
+  byArea: { area: string; selfMs: number; pct: number }[];
+}
+
+export interface PartialStats {
+  samples: number;
+  /** Samples with at least one gang partly bound (0 < bound < size, gang not yet complete). */
+  samplesWithPartial: number;
+  samplesWithTwoOrMore: number;
+  maxAtOnce: number;
+  /** Longest continuous span one gang stayed partly bound. */
+  longestPartialMs: number;
+  /** Gangs that were ever seen partly bound. */
+  gangsEverPartial: number;
+  /** Gangs partly bound when the run ended (stuck holding resources). */
+  partlyBoundAtEnd: number;
+}
+
+export interface RunResult {
+  workload: Workload;
+  nodes: number;
+  side: Side;
+  pods: number;
+  gangs?: number;
+  gangSize?: number;
+  completed: boolean;
+  error?: string;
+  setupS: { controlPlane: number; seed: number; schedulerStart: number };
+  /** From the kube-scheduler start call. */
+  firstBindS: number | null;
+  allBoundS: number | null;
+  boundPods: number;
+  throughput: ThroughputStats;
+  latency: LatencyStats;
+  scheduleAttempts: Record<string, number>;
+  /** Permit waits that ended in rejection (timeout or sibling rejected), by result label. */
+  permitWaits?: Record<string, number>;
+  cpuS: Record<string, number>;
+  wallS: number;
+  extender?: {
+    proc: ProcStats;
+    verbs: Record<string, { count: number; meanMs: number }>;
+    binds: Record<string, number>;
+    barrierTimeouts: number;
+    planFailures: number;
+    logWarnings: number;
+    logErrors: number;
+    logSamples: string[];
+  };
+  schedulerLog: { errors: number; samples: string[] };
+  w3?: { pvs: number; overcommitVgs: number; overcommitBytes: number; provisionerRefusals: number; vgSizeGiB: number };
+  w4?: { gangsCompleted: number; timeToAllRunS: number | null; holdS: number; completionsS: number[] };
+  partial?: PartialStats;
+  profile?: ProfileSummary;
+}
+
+export interface Results {
+  date: string;
+  command: string;
+  scale: 'full' | 'small';
+  machine: { nproc: number; memGiB: number; cpuModel: string; node: string; loadAvgAtStart: number[] };
+  versions: { kubernetes: string; schedulerPlugins: string };
+  sizes: Record<string, unknown>;
+  peerBuild: { cached: boolean; seconds: number };
+  durationS: number;
+  runs: RunResult[];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Prometheus text
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+export function parseProm(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    if (m[3]) for (const l of m[3].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] as string] = l[2] as string;
+    out.push({ name: m[1] as string, labels, value: Number(m[4]) });
+  }
+  return out;
+}
+
+/** Sums a counter/gauge over label sets matching `where`, grouped by label `by` (or '' when absent). */
+export function sumBy(samples: Sample[], name: string, by: string, where: Record<string, string> = {}): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of samples) {
+    if (s.name !== name || !Object.entries(where).every(([k, v]) => s.labels[k] === v)) continue;
+    const k = s.labels[by] ?? '';
+    out[k] = (out[k] ?? 0) + s.value;
+  }
+  return out;
+}
+
+/** histogram_quantile over every label set matching `where` (buckets merged), linear within a bucket. */
+export function histogramQuantile(samples: Sample[], name: string, q: number, where: Record<string, string> = {}): number | null {
+  const byLe = new Map<number, number>();
+  for (const s of samples) {
+    if (s.name !== `${name}_bucket` || !Object.entries(where).every(([k, v]) => s.labels[k] === v)) continue;
+    const le = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
+    byLe.set(le, (byLe.get(le) ?? 0) + s.value);
+  }
+  const buckets = [...byLe.entries()].sort((a, b) => a[0] - b[0]);
+  const total = buckets.at(-1)?.[1] ?? 0;
+  if (total === 0) return null;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const [le, count] of buckets) {
+    if (count >= rank) {
+      if (le === Infinity) return prevLe;
+      const inBucket = count - prevCount;
+      return inBucket === 0 ? le : prevLe + ((le - prevLe) * (rank - prevCount)) / inBucket;
+    }
+    prevLe = le;
+    prevCount = count;
+  }
+  return prevLe;
+}
+
+export function histogramMean(samples: Sample[], name: string, where: Record<string, string> = {}): number | null {
+  const sum = Object.values(sumBy(samples, `${name}_sum`, '__none', where)).reduce((a, b) => a + b, 0);
+  const count = Object.values(sumBy(samples, `${name}_count`, '__none', where)).reduce((a, b) => a + b, 0);
+  return count > 0 ? sum / count : null;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// V8 .cpuprofile
+
+interface CpuProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: CpuProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const IDLE = new Set(['(idle)']);
+
+export function areaOf(fn: string, url: string): string {
+  if (fn === '(garbage collector)') return 'GC';
+  if (fn === '(program)') return 'V8/native (program)';
+  if (url === '') return `V8 builtins (${fn === '' ? 'anonymous' : 'JSON/Array/...'})`;
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (m) {
+    const pkg = m[1] as string;
+    if (['fastify', 'find-my-way', 'avvio', 'light-my-request', 'secure-json-parse', 'fast-json-stringify', '@fastify/error', 'fast-querystring', 'toad-cache'].includes(pkg)) return 'fastify (+ deps)';
+    if (pkg === 'pino' || pkg.startsWith('pino-') || pkg === 'sonic-boom' || pkg === 'thread-stream') return 'pino';
+    if (pkg === '@kubernetes/client-node' || pkg === 'node-fetch' || pkg === 'js-yaml' || pkg === 'ws') return 'client-node (watch/informers)';
+    if (pkg === 'prom-client') return 'prom-client';
+    if (pkg === 'tsx' || pkg === 'esbuild' || pkg === 'get-tsconfig') return 'tsx loader';
+    return `npm:${pkg}`;
+  }
+  // @kubernetes/client-node 1.4 builds a new https.Agent per request (KubeConfig.applySecurityAuthentication
+  // -> createAgent), so each API call (every Binding) opens a new TLS connection.
+  if (url.startsWith('node:_tls') || url.startsWith('node:tls') || fn === 'SecureContext') return 'TLS setup (node:_tls_*)';
+  if (url.startsWith('node:')) return 'node internals (http, net, streams, timers)';
+  const src = /\/src\/(core|adapters|wire|config|cmd)\//.exec(url);
+  if (src) return `src/${src[1]}`;
+  if (url.endsWith('/src/app.ts')) return 'src/app.ts';
+  return 'other';
+}
+
+function shortUrl(url: string): string {
+  const i = url.indexOf('/node_modules/');
+  if (i >= 0) return url.slice(i + '/node_modules/'.length);
+  const j = url.indexOf('/src/');
+  if (j >= 0) return url.slice(j + 1);
+  return url.replace(/^file:\/\//, '');
+}
+
+/**
+ * Self time per function from a .cpuprofile. windowUs (relative to the profile's start) limits the
+ * samples to the workload; idle samples are dropped.
+ */
+export function summariseCpuProfile(file: string, windowUs?: [number, number], topN = 15): ProfileSummary {
+  const prof = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  let t = 0;
+  let windowMs = 0;
+  for (let i = 0; i < prof.samples.length; i++) {
+    const dt = prof.timeDeltas[i] ?? 0;
+    t += dt;
+    if (windowUs && (t < windowUs[0] || t > windowUs[1])) continue;
+    windowMs += dt / 1000;
+    const id = prof.samples[i] as number;
+    self.set(id, (self.get(id) ?? 0) + dt / 1000);
+  }
+  const byFn = new Map<string, ProfileEntry>();
+  const byArea = new Map<string, number>();
+  let busyMs = 0;
+  for (const [id, ms] of self) {
+    const n = byId.get(id);
+    if (!n) continue;
+    const { functionName, url, lineNumber } = n.callFrame;
+    if (IDLE.has(functionName)) continue;
+    busyMs += ms;
+    const fn = functionName === '' ? '(anonymous)' : functionName;
+    const where = url === '' ? '' : `${shortUrl(url)}:${lineNumber + 1}`;
+    const key = `${fn}@${where}`;
+    const e = byFn.get(key) ?? { fn, where, selfMs: 0, pct: 0 };
+    e.selfMs += ms;
+    byFn.set(key, e);
+    const area = areaOf(functionName, url);
+    byArea.set(area, (byArea.get(area) ?? 0) + ms);
+  }
+  const pct = (ms: number) => (busyMs > 0 ? (100 * ms) / busyMs : 0);
+  return {
+    file,
+    windowMs: Math.round(windowMs),
+    busyMs: Math.round(busyMs),
+    top: [...byFn.values()].sort((a, b) => b.selfMs - a.selfMs).slice(0, topN).map((e) => ({ ...e, selfMs: Math.round(e.selfMs), pct: Math.round(pct(e.selfMs) * 10) / 10 })),
+    byArea: [...byArea.entries()].sort((a, b) => b[1] - a[1]).map(([area, ms]) => ({ area, selfMs: Math.round(ms), pct: Math.round(pct(ms) * 10) / 10 })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// RESULTS.md
+
+const f = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
+const ms = (s: number | null | undefined): string => (s === null || s === undefined ? '–' : (s * 1000).toFixed(s < 0.1 ? 1 : 0));
+const ratio = (a: number | null | undefined, b: number | null | undefined): string =>
+  a === null || a === undefined || b === null || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}×`;
+
+interface Metric {
+  name: string;
+  get: (r: RunResult) => number | null | undefined;
+  fmt: (v: number | null | undefined) => string;
+  /** Show the ratio even when a side did not complete (its other numbers then cover only part of the pods). */
+  ratioAlways?: boolean;
+  noRatio?: boolean;
+}
+
+const COMMON: Metric[] = [
+  { name: 'completed', get: (r) => (r.completed ? 1 : 0), fmt: (v) => (v === 1 ? 'yes' : 'NO'), noRatio: true },
+  { name: 'pods/s (avg of 1 s samples)', get: (r) => r.throughput.avg, fmt: (v) => f(v) },
+  { name: 'pods/s (pods / bind span)', get: (r) => r.throughput.overall, fmt: (v) => f(v) },
+  { name: 'time to all bound (s, from scheduler start)', get: (r) => r.allBoundS, fmt: (v) => f(v) },
+  { name: 'SLI latency p50 (ms)', get: (r) => r.latency.sliP50, fmt: ms },
+  { name: 'SLI latency p99 (ms)', get: (r) => r.latency.sliP99, fmt: ms },
+  { name: 'scheduling attempt p50 (ms)', get: (r) => r.latency.attemptP50, fmt: ms },
+  { name: 'scheduling attempt p99 (ms)', get: (r) => r.latency.attemptP99, fmt: ms },
+  { name: 'attempts: unschedulable', get: (r) => r.scheduleAttempts.unschedulable ?? 0, fmt: (v) => f(v, 0) },
+  { name: 'attempts: error', get: (r) => r.scheduleAttempts.error ?? 0, fmt: (v) => f(v, 0) },
+  { name: 'kube-scheduler CPU s', get: (r) => r.cpuS['kube-scheduler'], fmt: (v) => f(v) },
+  { name: 'kube-apiserver + etcd CPU s', get: (r) => (r.cpuS['kube-apiserver'] ?? 0) + (r.cpuS.etcd ?? 0), fmt: (v) => f(v) },
+  { name: 'extender CPU s', get: (r) => r.extender?.proc.cpuS, fmt: (v) => f(v) },
+  { name: 'extender peak RSS MiB (VmHWM)', get: (r) => r.extender?.proc.peakRssMiB, fmt: (v) => f(v, 0) },
+];
+const GANG: Metric[] = [
+  { name: 'samples with a partly bound gang', get: (r) => r.partial?.samplesWithPartial, fmt: (v) => f(v, 0) },
+  { name: 'max partly bound gangs at once', get: (r) => r.partial?.maxAtOnce, fmt: (v) => f(v, 0) },
+  { name: 'longest partly bound span (ms, 100 ms samples)', get: (r) => r.partial?.longestPartialMs, fmt: (v) => f(v, 0) },
+  { name: 'gangs partly bound at the end', get: (r) => r.partial?.partlyBoundAtEnd, fmt: (v) => f(v, 0) },
+  { name: 'permit waits rejected (peer)', get: (r) => r.permitWaits?.Unschedulable ?? (r.side === 'coscheduling' ? 0 : null), fmt: (v) => f(v, 0) },
+  { name: 'extender barrier timeouts', get: (r) => r.extender?.barrierTimeouts, fmt: (v) => f(v, 0) },
+];
+const W4: Metric[] = [
+  { name: 'gangs completed (of 20)', get: (r) => r.w4?.gangsCompleted, fmt: (v) => f(v, 0), ratioAlways: true },
+  { name: 'time until all gangs have run (s)', get: (r) => r.w4?.timeToAllRunS, fmt: (v) => f(v) },
+];
+const W3: Metric[] = [
+  { name: 'PVs provisioned', get: (r) => r.w3?.pvs, fmt: (v) => f(v, 0) },
+  { name: 'over-committed VGs (must be 0)', get: (r) => r.w3?.overcommitVgs, fmt: (v) => f(v, 0) },
+  { name: 'provisioner refusals (ResourceExhausted)', get: (r) => r.w3?.provisionerRefusals, fmt: (v) => f(v, 0) },
+];
+
+const TITLES: Record<Workload, string> = {
+  W1: 'W1: plain pods, kube-scheduler + extender vs vanilla kube-scheduler',
+  W2: 'W2: gangs of 8 (1 GPU + 500m each), ours vs scheduler-plugins Coscheduling',
+  W3: 'W3: one csi-local-lvm PVC per pod (ours only)',
+  W4: 'W4: contention, 20 gangs each needing 60 % of the GPUs (ours vs Coscheduling)',
+};
+
+function table(ours: RunResult | undefined, peer: RunResult | undefined, metrics: Metric[], peerName: string | null): string {
+  const rows: string[] = [];
+  if (peerName) {
+    rows.push(`| metric | ours | ${peerName} | ours / ${peerName} |`, '|---|---:|---:|---:|');
+  } else {
+    rows.push('| metric | ours |', '|---|---:|');
+  }
+  for (const m of metrics) {
+    const a = ours ? m.get(ours) : undefined;
+    const b = peer ? m.get(peer) : undefined;
+    if ((a === undefined || a === null) && (b === undefined || b === null)) continue;
+    const missing = a === undefined || a === null || b === undefined || b === null;
+    const comparable = missing || m.ratioAlways || (ours?.completed === true && peer?.completed === true);
+    rows.push(peerName ? `| ${m.name} | ${m.fmt(a)} | ${m.fmt(b)} | ${m.noRatio ? '' : comparable ? ratio(a, b) : '– (incomplete)'} |` : `| ${m.name} | ${m.fmt(a)} |`);
+  }
+  return rows.join('\n');
+}
+
+function notes(r: RunResult | undefined): string[] {
+  if (!r) return [];
+  const out: string[] = [];
+  const who = r.side === 'ours' ? 'ours' : r.side;
+  if (r.error) out.push(`- ${who}: **${r.error}**`);
+  if (r.extender && (r.extender.logErrors > 0 || r.extender.logWarnings > 0)) {
+    out.push(`- ${who}: extender logged ${r.extender.logErrors} errors, ${r.extender.logWarnings} warnings; e.g. ${r.extender.logSamples.slice(0, 3).map((s) => `\`${s.slice(0, 160)}\``).join('; ')}`);
+  }
+  if (r.schedulerLog.errors > 0) out.push(`- ${who}: kube-scheduler logged ${r.schedulerLog.errors} error lines; e.g. ${r.schedulerLog.samples.slice(0, 2).map((s) => `\`${s.slice(0, 200)}\``).join('; ')}`);
+  if (r.extender && r.extender.barrierTimeouts > 0) {
+    out.push(`- ${who}: **${r.extender.barrierTimeouts} gang bind barriers timed out** (${r.extender.binds.held_timeout ?? 0} held binds failed); plan failures ${r.extender.planFailures}; first bind ${f(r.firstBindS)} s after scheduler start`);
+  }
+  if (r.w4) out.push(`- ${who}: gangs completed at ${r.w4.completionsS.map((x) => `${x.toFixed(1)}`).join(', ') || '(none)'} s`);
+  if (r.extender && Object.keys(r.extender.binds).length > 0) out.push(`- ${who}: extender binds ${JSON.stringify(r.extender.binds)}; server time per verb ${Object.entries(r.extender.verbs).map(([v, x]) => `${v} ${x.count}× ${x.meanMs.toFixed(2)} ms`).join(', ')}`);
+  return out;
+}
+
+export function renderMarkdown(res: Results, jsonPath: string): string {
+  const L: string[] = [];
+  L.push('# Cluster benchmark (`npm run bench:cluster`)', '');
+  L.push(`Generated from \`${jsonPath}\` by bench/cluster-report.ts; do not edit by hand (re-render with \`npx tsx bench/cluster.ts --render ${jsonPath}\`).`, '');
+  if (res.scale === 'small') L.push('> **Scale: small** (a quick functional check). These numbers are tiny and noisy and say nothing about performance.', '');
+  L.push(`- Date: ${res.date}; total run time ${(res.durationS / 60).toFixed(1)} min`);
+  L.push(`- Command: \`${res.command}\``);
+  L.push(`- Machine: ${res.machine.nproc} CPUs (${res.machine.cpuModel}), ${res.machine.memGiB.toFixed(1)} GiB memory, Node ${res.machine.node}; load average at start ${res.machine.loadAvgAtStart.map((x) => x.toFixed(2)).join(' / ')}`);
+  L.push(`- Kubernetes ${res.versions.kubernetes} (etcd, kube-apiserver, kube-scheduler from test/controlplane/build.sh); peer: kube-scheduler ${res.versions.kubernetes} + sigs.k8s.io/scheduler-plugins ${res.versions.schedulerPlugins} Coscheduling (test/controlplane/build-coscheduling.sh${res.peerBuild.cached ? ', cached' : `, built in ${res.peerBuild.seconds.toFixed(0)} s`})`);
+  L.push(`- Sizes: \`${JSON.stringify(res.sizes)}\``);
+  L.push('');
+  L.push('Method: a fresh etcd + kube-apiserver per run (one run per workload and side), N Ready Node objects (no kubelets; cpu 32, memory 128Gi, pods 110, 8 nvidia.com/gpu), every pod created **before** kube-scheduler starts, then the scheduler is started and the bound count is sampled (1 s for throughput, 100 ms for gang states) from a watch. Client QPS/burst 5000. Ours = the shipped manifests/scheduler/kube-scheduler-config.yaml (extender with filter, prioritize and bind; percentageOfNodesToScore 100) and the extender as a child process (`node --import tsx src/cmd/extender.ts`, default flags; in W1 with `--cpu-prof`, 1 ms sampling, a few % overhead; `--profile false` turns it off). Vanilla = no extenders, default percentageOfNodesToScore. Coscheduling = queueSort/preFilter/postFilter/permit/reserve Coscheduling, PrioritySort off, permitWaitingTimeSeconds 10, PodGroups with minMember = gang size. Latencies come from kube-scheduler\'s own histograms (interpolated within buckets); because all pods are queued at scheduler start, the SLI latency mostly measures queueing and tracks the time to all bound, while the attempt duration (scheduler_scheduling_attempt_duration_seconds{result=scheduled}, recorded after the bind) spans one pod\'s scheduling and binding cycles: the extender\'s filter/prioritize round trips and its bind, including the gang barrier wait; for Coscheduling the Permit wait. Ratios are ours / peer: above 1 is better for pods/s, below 1 is better for times; they are left out when a side did not complete (its numbers then cover only the pods it bound).', '');
+  L.push('Partly bound gangs are observed through the API (a gang with some but not all members bound and not yet complete, sampled every 100 ms). Both gang mechanisms release a gang at once (our bind barrier, Coscheduling\'s Permit) and then write one Binding per pod, so a sample can catch a gang half-written for a few hundred ms; the longest span and the count at the end separate that from a gang that really holds part of the cluster. Coscheduling\'s members waiting at Permit hold resources inside the scheduler without being bound, so they never show here; "permit waits rejected" counts those that timed out or were rejected.', '');
+  const nodesList = [...new Set(res.runs.map((r) => r.nodes))].sort((a, b) => a - b);
+  for (const n of nodesList) {
+    L.push(`## ${n} nodes`, '');
+    for (const w of ['W1', 'W2', 'W3', 'W4'] as Workload[]) {
+      const runs = res.runs.filter((r) => r.nodes === n && r.workload === w);
+      if (runs.length === 0) continue;
+      const ours = runs.find((r) => r.side === 'ours');
+      const peer = runs.find((r) => r.side !== 'ours');
+      const sizeNote = ours ?? peer;
+      L.push(`### ${TITLES[w]}`, '');
+      if (sizeNote) L.push(`${sizeNote.pods} pods${sizeNote.gangs ? ` in ${sizeNote.gangs} gangs of ${sizeNote.gangSize}` : ''}.`, '');
+      const metrics = w === 'W1' ? COMMON : w === 'W3' ? [...COMMON, ...W3] : w === 'W4' ? [...W4, ...COMMON.filter((m) => !m.name.startsWith('pods/s (pods')), ...GANG] : [...COMMON, ...GANG];
+      L.push(table(ours, peer, metrics, peer ? peer.side : null), '');
+      const ns = [...notes(ours), ...notes(peer)];
+      if (ns.length > 0) L.push(...ns, '');
+    }
+  }
+  // What limits us
+  L.push('## What limits us', '');
+  const gangTrouble = res.runs.filter((r) => r.side === 'ours' && r.extender && (r.extender.barrierTimeouts > 0 || !r.completed));
+  for (const r of gangTrouble) {
+    const x = r.extender as NonNullable<RunResult['extender']>;
+    L.push(`- ${r.workload}, ${r.nodes} nodes: ${r.completed ? 'completed' : `**did not complete** (${r.error ?? ''})`}; ${x.barrierTimeouts} bind barriers timed out, ${x.binds.held_timeout ?? 0} held binds failed against ${x.binds.bound ?? 0} bound; ${r.scheduleAttempts.unschedulable ?? 0} unschedulable and ${r.scheduleAttempts.error ?? 0} error attempts for ${r.pods} pods. kube-scheduler pops pods in its own queue order (no QueueSort from an extender), so a planned gang's members are spread through the pending queue; a barrier (20 s default) that opens at the first member's bind can expire before the scheduler reaches the last.`);
+  }
+  if (gangTrouble.length > 0) L.push('');
+  const profiled = res.runs.filter((r) => r.profile);
+  if (profiled.length === 0) L.push('No profile in this run (pass W1 and leave `--profile` on).', '');
+  for (const r of profiled) {
+    const p = r.profile as ProfileSummary;
+    const cpu = r.cpuS;
+    const total = Object.values(cpu).reduce((a, b) => a + b, 0);
+    const capacity = res.machine.nproc * r.wallS;
+    L.push(`### W1, ${r.nodes} nodes, extender profile (node --cpu-prof, 1 ms sampling, workload window)`, '');
+    L.push(`- CPU during the workload (${r.wallS.toFixed(1)} s wall, ${res.machine.nproc} CPUs = ${capacity.toFixed(0)} CPU s available): ${Object.entries(cpu).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}; total ${total.toFixed(1)} s (${capacity > 0 ? ((100 * total) / capacity).toFixed(0) : '–'} % of the machine).`);
+    if (r.extender) {
+      const perPod = r.boundPods > 0 ? (1000 * r.extender.proc.cpuS) / r.boundPods : 0;
+      L.push(`- Extender: ${r.extender.proc.cpuS.toFixed(1)} CPU s for ${r.boundPods} pods = ${perPod.toFixed(2)} ms CPU per pod; server time per verb ${Object.entries(r.extender.verbs).map(([v, x]) => `${v} ${x.meanMs.toFixed(2)} ms`).join(', ')}; scheduling attempt p50 ${ms(r.latency.attemptP50)} ms.`);
+    }
+    L.push(`- Profile: ${(p.busyMs / 1000).toFixed(1)} s busy of ${(p.windowMs / 1000).toFixed(1)} s sampled. By area: ${p.byArea.slice(0, 8).map((a) => `${a.area} ${a.pct}%`).join(', ')}.`, '');
+    L.push('| self ms | % of busy | function | where |', '|---:|---:|---|---|');
+    for (const e of p.top) L.push(`| ${e.selfMs} | ${e.pct} | \`${e.fn}\` | ${e.where || '(builtin)'} |`);
+    L.push('');
+  }
+  return L.join('\n') + '\n';
+}

@@ -1,0 +1,850 @@
+// npm run bench:cluster — the product on a real local control plane against its peers (issue 7).
+//
+//   W1  plain pods:        kube-scheduler + our extender   vs  vanilla kube-scheduler
+//   W2  gangs of 8:        ours                            vs  scheduler-plugins Coscheduling (PodGroup CRD)
+//   W3  one local-LVM PVC: ours only (pods/s, over-commit count, must be 0)
+//   W4  contention:        20 gangs each needing 60 % of the GPUs; partly bound gangs, time until all ran
+//
+// Each (node count, workload, side) gets a fresh etcd + kube-apiserver (test/harness/controlplane.ts),
+// N Ready Node objects, and every pod created before kube-scheduler starts; the bound count is then
+// sampled from a watch (1 s for throughput as scheduler_perf does, 100 ms for gang states). The
+// extender runs as a child process so its CPU seconds and peak RSS come from /proc, and during W1 it
+// runs with node --cpu-prof for the "what limits us" section.
+//
+// Flags: --nodes 1000,5000  --workloads W1,W2,W3,W4  --scale full|small  --profile true|false
+//        --run-timeout-s 900 (per run)  --w4-max-nodes 1000 (W4 is skipped above it: it needs
+//        ceil(0.6 N) x 20 pods)  --sides ours,vanilla,coscheduling  --size w2Gangs=200,...  --out bench  --render <results.json> (only rewrite RESULTS.md)
+// Writes bench/results/cluster-<date>[-small].json and regenerates bench/RESULTS.md from it.
+
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, StorageV1Api, Watch,
+  type KubeConfig, type V1CustomResourceDefinition, type V1PersistentVolume, type V1Pod,
+} from '@kubernetes/client-node';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { freePort, startControlPlane, type ControlPlane } from '../test/harness/controlplane.js';
+import { GiB, createNodes, createPods, createPvc, ensureStorageClass, inBatches, makeNode, makePod, makePvc, waitFor, type PodBuilder } from '../test/harness/fixtures.js';
+import { startFakeProvisioner, type FakeProvisioner } from '../test/harness/provisioner.js';
+import { parseQuantityBytes } from '../test/harness/quantity.js';
+import { DEFAULT_VG_NAME, LABEL_LOCAL_STORAGE, STORAGE_CLASS_VG_PARAMETER } from '../src/wire/keys.js';
+import {
+  histogramMean, histogramQuantile, parseProm, renderMarkdown, summariseCpuProfile, sumBy,
+  type PartialStats, type ProcStats, type Results, type RunResult, type Side, type ThroughputStats, type Workload,
+} from './cluster-report.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SHIPPED_SCHEDULER_CONFIG = join(REPO, 'manifests/scheduler/kube-scheduler-config.yaml');
+const PEER_BUILD = join(REPO, 'test/controlplane/build-coscheduling.sh');
+const K8S_VERSION = 'v1.35.4';
+const SP_VERSION = process.env.SCHEDULER_PLUGINS_VERSION ?? 'v0.35.4-devel';
+const NS = 'default';
+const GANG_LABEL = 'bench/gang';
+const PG_LABEL = 'scheduling.x-k8s.io/pod-group';
+const W4_HOLD_MS = 2000;
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const log = (msg: string) => process.stderr.write(`[bench:cluster ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+// ---------------------------------------------------------------------------------------------------
+// Arguments and sizes
+
+interface Args {
+  nodes: number[];
+  workloads: Workload[];
+  scale: 'full' | 'small';
+  profile: boolean;
+  runTimeoutS: number;
+  w4MaxNodes: number;
+  sides: Side[];
+  /** --size w2Gangs=200,w1Pods=1000: overrides of the scale's sizes. */
+  sizeOverrides: Record<string, number>;
+  out: string;
+  render?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const kv = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    const eq = a.indexOf('=');
+    if (eq > 0) kv.set(a.slice(2, eq), a.slice(eq + 1));
+    else kv.set(a.slice(2), argv[++i] ?? '');
+  }
+  const known = new Set(['nodes', 'workloads', 'scale', 'profile', 'run-timeout-s', 'w4-max-nodes', 'sides', 'size', 'out', 'render']);
+  for (const k of kv.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (known: ${[...known].join(', ')})`);
+  const scale = (kv.get('scale') ?? 'full') as Args['scale'];
+  if (scale !== 'full' && scale !== 'small') throw new Error('--scale must be full or small');
+  const nodes = (kv.get('nodes') ?? (scale === 'small' ? '100' : '1000,5000')).split(',').map((x) => Number(x.trim()));
+  if (nodes.some((n) => !Number.isInteger(n) || n < 10)) throw new Error('--nodes: a comma-separated list of integers >= 10');
+  const workloads = (kv.get('workloads') ?? 'W1,W2,W3,W4').split(',').map((x) => x.trim().toUpperCase()) as Workload[];
+  if (workloads.some((w) => !['W1', 'W2', 'W3', 'W4'].includes(w))) throw new Error('--workloads: a comma-separated subset of W1,W2,W3,W4');
+  return {
+    nodes, workloads, scale,
+    profile: (kv.get('profile') ?? 'true') !== 'false',
+    runTimeoutS: Number(kv.get('run-timeout-s') ?? (scale === 'small' ? 300 : 900)),
+    // W4 needs ceil(0.6 N) pods of 8 GPUs per gang: 12,000 pods at 1,000 nodes, 60,000 at 5,000.
+    w4MaxNodes: Number(kv.get('w4-max-nodes') ?? 1000),
+    sides: (kv.get('sides') ?? 'ours,vanilla,coscheduling').split(',').map((x) => x.trim()) as Side[],
+    sizeOverrides: Object.fromEntries((kv.get('size') ?? '').split(',').filter((x) => x.includes('=')).map((x) => {
+      const [k, v] = x.split('=') as [string, string];
+      if (!Number.isFinite(Number(v))) throw new Error(`--size ${x}: not a number`);
+      return [k.trim(), Number(v)];
+    })),
+    out: resolve(kv.get('out') ?? join(REPO, 'bench')),
+    render: kv.get('render'),
+  };
+}
+
+function baseSizes(scale: Args['scale']) {
+  return scale === 'small'
+    ? { w1Pods: 200, w2Gangs: 20, gangSize: 8, w3Pods: 100, w4Gangs: 20, w4Share: 0.6 }
+    : { w1Pods: 5000, w2Gangs: 500, gangSize: 8, w3Pods: 2000, w4Gangs: 20, w4Share: 0.6 };
+}
+type Sizes = ReturnType<typeof baseSizes>;
+function sizes(args: Args): Sizes {
+  const s = baseSizes(args.scale);
+  for (const [k, v] of Object.entries(args.sizeOverrides)) {
+    if (!(k in s)) throw new Error(`--size: unknown key ${k} (known: ${Object.keys(s).join(', ')})`);
+    (s as Record<string, number>)[k] = v;
+  }
+  return s;
+}
+
+/** W3 claim sizes: a fixed cycle (mean 7.6 GiB) so runs are comparable. */
+const W3_CLAIM_GIB = [1, 2, 5, 10, 20];
+function w3VgGiB(pods: number, nodes: number): number {
+  let demand = 0;
+  for (let i = 0; i < pods; i++) demand += W3_CLAIM_GIB[i % W3_CLAIM_GIB.length] as number;
+  // 1.5x the total demand spread over the nodes, and room for two of the largest claims per VG.
+  return Math.max(Math.ceil((1.5 * demand) / nodes), 2 * Math.max(...W3_CLAIM_GIB));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Small process and HTTP helpers
+
+function get(url: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+  return new Promise((res) => {
+    const u = new URL(url);
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { method: 'GET', rejectUnauthorized: false, agent: false, timeout: timeoutMs }, (resp) => {
+      let body = '';
+      resp.setEncoding('utf8');
+      resp.on('data', (c: string) => (body += c));
+      resp.on('end', () => res({ status: resp.statusCode ?? 0, body }));
+      resp.on('error', () => res({ status: 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => res({ status: 0, body: e.message }));
+    req.end();
+  });
+}
+
+interface ProcSnap {
+  comm: string;
+  ticks: number;
+}
+
+function readStat(pid: number): ProcSnap | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = s.lastIndexOf(')');
+    const comm = s.slice(s.indexOf('(') + 1, close);
+    const fields = s.slice(close + 2).split(' ');
+    return { comm, ticks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return null;
+  }
+}
+
+function readStatusKiB(pid: number, key: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU ticks of this process's direct children (etcd, kube-apiserver, kube-scheduler, the extender), by pid. */
+function childCpu(): Map<number, ProcSnap> {
+  const out = new Map<number, ProcSnap>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const s = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const close = s.lastIndexOf(')');
+      const fields = s.slice(close + 2).split(' ');
+      if (Number(fields[1]) !== process.pid) continue;
+      const snap = readStat(Number(d));
+      if (snap) out.set(Number(d), snap);
+    } catch {
+      // raced with an exit
+    }
+  }
+  return out;
+}
+
+function cpuDelta(before: Map<number, ProcSnap>, after: Map<number, ProcSnap>, extenderPid: number | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [pid, a] of after) {
+    const b = before.get(pid);
+    let name = pid === extenderPid ? 'extender' : a.comm;
+    if (name === 'sh' || name === 'bash') continue;
+    if (name === 'esbuild') name = 'bench (this process)'; // tsx's transpiler, serving this process
+    out[name] = (out[name] ?? 0) + (a.ticks - (b?.ticks ?? 0)) / CLK_TCK;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The extender as a child process
+
+interface ExtenderChild {
+  pid: number;
+  url: string;
+  spawnedAtMs: number;
+  logPath: string;
+  profileDir: string | undefined;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const liveChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of liveChildren) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+});
+
+async function startExtender(cp: ControlPlane, workDir: string, opts: { profile: boolean; tag: string }): Promise<ExtenderChild> {
+  const port = await freePort();
+  const logPath = join(workDir, `extender-${opts.tag}.log`);
+  const profileDir = opts.profile ? join(workDir, `prof-${opts.tag}`) : undefined;
+  const nodeArgs = ['--import', 'tsx'];
+  if (profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=1000');
+  const fd = openSync(logPath, 'a');
+  const spawnedAtMs = Date.now();
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [...nodeArgs, join(REPO, 'src/cmd/extender.ts'), '--kubeconfig', cp.kubeconfigPath, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], {
+      cwd: REPO, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' },
+    });
+  } finally {
+    closeSync(fd);
+  }
+  liveChildren.add(child);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  void exited.then(() => liveChildren.delete(child));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`extender exited with ${child.exitCode}: ${readFileSync(logPath, 'utf8').slice(-2000)}`);
+    return (await get(`${url}/readyz`, 2000)).status === 200;
+  }, 120_000, 'extender /readyz', 200);
+  return {
+    pid: child.pid as number, url, spawnedAtMs, logPath, profileDir, child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+function extenderLogIssues(path: string): { warnings: number; errors: number; samples: string[] } {
+  let warnings = 0;
+  let errors = 0;
+  const samples = new Map<string, number>();
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return { warnings, errors, samples: [] };
+  }
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let level = 50;
+    let msg = line;
+    try {
+      const j = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
+      level = j.level ?? 30;
+      msg = `${j.msg ?? ''}${j.err?.message ? `: ${j.err.message}` : ''}`;
+    } catch {
+      // not JSON (a crash trace): count it as an error
+    }
+    if (level >= 50) errors++;
+    else if (level >= 40) warnings++;
+    else continue;
+    const key = msg.replace(/\d+/g, 'N').slice(0, 200);
+    samples.set(key, (samples.get(key) ?? 0) + 1);
+  }
+  return { warnings, errors, samples: [...samples.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([m, n]) => `${n}× ${m}`) };
+}
+
+function schedulerLogErrors(cp: ControlPlane): { errors: number; samples: string[] } {
+  let text = '';
+  try {
+    text = readFileSync(join(cp.logsDir, 'kube-scheduler.log'), 'utf8');
+  } catch {
+    return { errors: 0, samples: [] };
+  }
+  let errors = 0;
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!/^E\d{4} /.test(line)) continue;
+    errors++;
+    const key = line.slice(line.indexOf(']') + 1).replace(/\d+/g, 'N').trim().slice(0, 240);
+    samples.set(key, (samples.get(key) ?? 0) + 1);
+  }
+  return { errors, samples: [...samples.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([m, n]) => `${n}× ${m}`) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Watching pods
+
+interface PodState {
+  gang: string | undefined;
+  bound: boolean;
+}
+
+interface GangState {
+  size: number;
+  bound: number;
+  completedAtMs: number | null;
+  partialSinceMs: number | null;
+  everPartial: boolean;
+}
+
+class PodWatcher {
+  readonly pods = new Map<string, PodState>();
+  readonly gangs = new Map<string, GangState>();
+  boundEver = 0;
+  firstBindMs: number | null = null;
+  lastBindMs: number | null = null;
+  completedGangs = 0;
+  lastGangCompletionMs: number | null = null;
+  onGangComplete: (gang: string) => void = () => undefined;
+  private abort: AbortController | undefined;
+  private stopped = false;
+
+  constructor(private readonly kc: KubeConfig, private readonly core: CoreV1Api) {}
+
+  defineGang(name: string, size: number): void {
+    this.gangs.set(name, { size, bound: 0, completedAtMs: null, partialSinceMs: null, everPartial: false });
+  }
+
+  async start(): Promise<void> {
+    const list = await this.core.listNamespacedPod({ namespace: NS });
+    for (const p of list.items) this.apply('ADDED', p);
+    await this.watch(list.metadata?.resourceVersion ?? '');
+  }
+
+  private async watch(rv: string): Promise<void> {
+    const w = new Watch(this.kc);
+    this.abort = await w.watch(`/api/v1/namespaces/${NS}/pods`, { resourceVersion: rv, allowWatchBookmarks: true }, (phase, obj) => {
+      if (phase === 'BOOKMARK') return;
+      this.apply(phase, obj as V1Pod);
+    }, (err) => {
+      if (this.stopped) return;
+      if (err) log(`pod watch ended (${(err as Error).message ?? String(err)}); relisting`);
+      void this.start().catch((e: Error) => log(`pod relist failed: ${e.message}`));
+    });
+  }
+
+  private apply(phase: string, p: V1Pod): void {
+    const name = p.metadata?.name ?? '';
+    let st = this.pods.get(name);
+    if (!st) {
+      st = { gang: p.metadata?.labels?.[GANG_LABEL], bound: false };
+      this.pods.set(name, st);
+    }
+    const g = st.gang ? this.gangs.get(st.gang) : undefined;
+    if (phase === 'DELETED') {
+      if (st.bound && g) g.bound--;
+      this.pods.delete(name);
+      return;
+    }
+    if (!st.bound && p.spec?.nodeName) {
+      st.bound = true;
+      const now = Date.now();
+      this.boundEver++;
+      this.firstBindMs ??= now;
+      this.lastBindMs = now;
+      if (g) {
+        g.bound++;
+        if (g.bound === g.size && g.completedAtMs === null) {
+          g.completedAtMs = now;
+          this.completedGangs++;
+          this.lastGangCompletionMs = now;
+          this.onGangComplete(st.gang as string);
+        }
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort?.abort();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Peer (Coscheduling)
+
+interface Peer {
+  binary: string;
+  crd: V1CustomResourceDefinition;
+  cached: boolean;
+  buildS: number;
+}
+
+function runScript(args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    execFile('bash', args, { cwd: REPO, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) rej(new Error(`${args.join(' ')} failed: ${err.message}\n${String(stderr).slice(-3000)}`));
+      else res({ stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+async function preparePeer(): Promise<Peer> {
+  const t = Date.now();
+  log(`building/locating the Coscheduling kube-scheduler (scheduler-plugins ${SP_VERSION}); a cold build takes minutes`);
+  const b = await runScript([PEER_BUILD], 90 * 60_000);
+  const binary = b.stdout.trim().split('\n').pop() as string;
+  const crdPath = (await runScript([PEER_BUILD, '--crd'], 10 * 60_000)).stdout.trim().split('\n').pop() as string;
+  const crd = parseYaml(readFileSync(crdPath, 'utf8')) as V1CustomResourceDefinition;
+  return { binary, crd, cached: !b.stderr.includes('built in'), buildS: (Date.now() - t) / 1000 };
+}
+
+async function installPodGroupCrd(cp: ControlPlane, crd: V1CustomResourceDefinition): Promise<void> {
+  const ext = cp.kubeConfig.makeApiClient(ApiextensionsV1Api);
+  const body = { ...crd, metadata: { name: crd.metadata?.name, annotations: crd.metadata?.annotations } };
+  await ext.createCustomResourceDefinition({ body });
+  await waitFor(async () => {
+    const c = await ext.readCustomResourceDefinition({ name: crd.metadata?.name as string });
+    return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
+  }, 60_000, 'PodGroup CRD established');
+  // Discovery of the new group takes a moment; a create proves it.
+  const co = cp.kubeConfig.makeApiClient(CustomObjectsApi);
+  await waitFor(async () => {
+    await co.listNamespacedCustomObject({ group: 'scheduling.x-k8s.io', version: 'v1alpha1', namespace: NS, plural: 'podgroups' });
+    return true;
+  }, 60_000, 'podgroups served');
+}
+
+async function createPodGroups(cp: ControlPlane, names: string[], minMember: number): Promise<void> {
+  const co = cp.kubeConfig.makeApiClient(CustomObjectsApi);
+  await inBatches(names, 50, (name) =>
+    co.createNamespacedCustomObject({
+      group: 'scheduling.x-k8s.io', version: 'v1alpha1', namespace: NS, plural: 'podgroups',
+      body: { apiVersion: 'scheduling.x-k8s.io/v1alpha1', kind: 'PodGroup', metadata: { name, namespace: NS }, spec: { minMember, scheduleTimeoutSeconds: 10 } },
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Scheduler configurations
+
+function writeConfigs(dir: string): { vanilla: string; coscheduling: string } {
+  const vanilla = join(dir, 'vanilla.yaml');
+  writeFileSync(vanilla, stringifyYaml({ apiVersion: 'kubescheduler.config.k8s.io/v1', kind: 'KubeSchedulerConfiguration', profiles: [{ schedulerName: 'default-scheduler' }] }));
+  const coscheduling = join(dir, 'coscheduling.yaml');
+  const on = { enabled: [{ name: 'Coscheduling' }] };
+  writeFileSync(coscheduling, stringifyYaml({
+    apiVersion: 'kubescheduler.config.k8s.io/v1',
+    kind: 'KubeSchedulerConfiguration',
+    profiles: [{
+      schedulerName: 'default-scheduler',
+      plugins: { queueSort: { enabled: [{ name: 'Coscheduling' }], disabled: [{ name: 'PrioritySort' }] }, preFilter: on, postFilter: on, permit: on, reserve: on },
+      pluginConfig: [{ name: 'Coscheduling', args: { permitWaitingTimeSeconds: 10 } }],
+    }],
+  }));
+  return { vanilla, coscheduling };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One run
+
+interface RunContext {
+  args: Args;
+  sizes: Sizes;
+  workDir: string;
+  configs: { vanilla: string; coscheduling: string };
+  peer: Peer | undefined;
+}
+
+function throughputStats(samples: number[], pods: number, firstMs: number | null, lastMs: number | null): ThroughputStats {
+  // samples are cumulative bound counts every second from scheduler start; drop the leading zeros.
+  const deltas: number[] = [];
+  for (let i = 1; i < samples.length; i++) deltas.push((samples[i] as number) - (samples[i - 1] as number));
+  let start = deltas.findIndex((d) => d > 0);
+  if (start < 0) start = deltas.length;
+  let end = deltas.length;
+  while (end > start && deltas[end - 1] === 0) end--;
+  const used = deltas.slice(start, end);
+  const sorted = [...used].sort((a, b) => a - b);
+  const spanS = firstMs !== null && lastMs !== null ? (lastMs - firstMs) / 1000 : 0;
+  return {
+    avg: used.length > 0 ? used.reduce((a, b) => a + b, 0) / used.length : 0,
+    p50: sorted.length > 0 ? (sorted[Math.floor(sorted.length / 2)] as number) : 0,
+    max: sorted.at(-1) ?? 0,
+    overall: spanS > 0 && pods > 1 ? pods / spanS : 0,
+    samples: used,
+  };
+}
+
+async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: Side): Promise<RunResult> {
+  const { sizes: S } = ctx;
+  const tag = `${workload}-${nodes}-${side}`;
+  const gangWorkload = workload === 'W2' || workload === 'W4';
+  const gangSize = workload === 'W2' ? S.gangSize : workload === 'W4' ? Math.ceil(S.w4Share * nodes) : 1;
+  const gangs = workload === 'W2' ? S.w2Gangs : workload === 'W4' ? S.w4Gangs : 0;
+  const pods = workload === 'W1' ? S.w1Pods : workload === 'W3' ? S.w3Pods : gangs * gangSize;
+  const result: RunResult = {
+    workload, nodes, side, pods, ...(gangWorkload ? { gangs, gangSize } : {}),
+    completed: false, setupS: { controlPlane: 0, seed: 0, schedulerStart: 0 },
+    firstBindS: null, allBoundS: null, boundPods: 0,
+    throughput: { avg: 0, p50: 0, max: 0, overall: 0, samples: [] },
+    latency: { sliP50: null, sliP99: null, attemptP50: null, attemptP99: null, attemptMean: null },
+    scheduleAttempts: {}, cpuS: {}, wallS: 0, schedulerLog: { errors: 0, samples: [] },
+  };
+  log(`${tag}: ${pods} pods${gangWorkload ? ` (${gangs} gangs of ${gangSize})` : ''} on ${nodes} nodes`);
+  let cp: ControlPlane | undefined;
+  let ext: ExtenderChild | undefined;
+  let provisioner: FakeProvisioner | undefined;
+  let watcher: PodWatcher | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    let t = Date.now();
+    cp = await startControlPlane({});
+    result.setupS.controlPlane = (Date.now() - t) / 1000;
+    t = Date.now();
+    const kc = cp.kubeConfig;
+    const core = kc.makeApiClient(CoreV1Api);
+
+    // Nodes: Ready, no kubelet; 8 GPUs each; W3 nodes are local-storage nodes with one VG.
+    const vgGiB = w3VgGiB(S.w3Pods, nodes);
+    const nodeList = Array.from({ length: nodes }, (_, i) => {
+      const b = makeNode(`node-${String(i).padStart(5, '0')}`).cpu(32).memory('128Gi').pods(110).gpu(8);
+      if (workload === 'W3') b.label(LABEL_LOCAL_STORAGE, 'true').capacityReport([{ sizeBytes: vgGiB * GiB }]);
+      return b;
+    });
+    await createNodes(core, nodeList, 50);
+
+    watcher = new PodWatcher(kc, core);
+    const gangNames = Array.from({ length: gangs }, (_, i) => `gang-${String(i).padStart(4, '0')}`);
+    for (const g of gangNames) watcher.defineGang(g, gangSize);
+    await watcher.start();
+
+    if (side === 'coscheduling') {
+      if (!ctx.peer) throw new Error('peer not prepared');
+      await installPodGroupCrd(cp, ctx.peer.crd);
+      await createPodGroups(cp, gangNames, gangSize);
+    }
+    if (workload === 'W3') {
+      await ensureStorageClass(kc.makeApiClient(StorageV1Api));
+      await inBatches(Array.from({ length: pods }, (_, i) => i), 50, (i) => createPvc(core, makePvc(`data-${i}`).storage(`${W3_CLAIM_GIB[i % W3_CLAIM_GIB.length]}Gi`)));
+      provisioner = await startFakeProvisioner(kc, { updateReports: true });
+    }
+
+    const podList: PodBuilder[] = [];
+    if (workload === 'W1') {
+      for (let i = 0; i < pods; i++) podList.push(makePod(`pod-${i}`).cpu('100m').memory('128Mi'));
+    } else if (workload === 'W3') {
+      for (let i = 0; i < pods; i++) podList.push(makePod(`pod-${i}`).cpu('100m').memory('128Mi').pvc(`data-${i}`));
+    } else {
+      const perPod = workload === 'W2' ? { gpu: 1, cpu: '500m' } : { gpu: 8, cpu: '1' };
+      for (const g of gangNames) {
+        for (let i = 0; i < gangSize; i++) {
+          const p = makePod(`${g}-${i}`).gpu(perPod.gpu).cpu(perPod.cpu).memory('256Mi').label(GANG_LABEL, g);
+          if (side === 'coscheduling') p.label(PG_LABEL, g);
+          else p.group(g, gangSize);
+          podList.push(p);
+        }
+      }
+    }
+    await createPods(core, podList, 50);
+    await waitFor(() => (watcher as PodWatcher).pods.size >= pods, 120_000, 'watch sees every pod', 100);
+    result.setupS.seed = (Date.now() - t) / 1000;
+
+    if (side === 'ours') {
+      ext = await startExtender(cp, ctx.workDir, { profile: ctx.args.profile && workload === 'W1', tag });
+      const e = ext;
+      await waitFor(async () => {
+        const s = parseProm((await get(`${e.url}/metrics`)).body);
+        const c = sumBy(s, 'extender_cache_objects', 'kind');
+        return (c.pods ?? 0) >= pods && (c.nodes ?? 0) >= nodes;
+      }, 120_000, 'extender cache has every node and pod', 200);
+    }
+
+    // --- measure -------------------------------------------------------------------------------
+    const cpuBefore = childCpu();
+    const benchCpuBefore = process.cpuUsage();
+    const tStart = Date.now();
+    const deleter = kc.makeApiClient(CoreV1Api);
+    if (workload === 'W4') {
+      watcher.onGangComplete = (g) => {
+        timers.push(setTimeout(() => {
+          void deleter.deleteCollectionNamespacedPod({ namespace: NS, labelSelector: `${GANG_LABEL}=${g}`, gracePeriodSeconds: 0 })
+            .catch((err: Error) => log(`${tag}: deleting ${g} failed: ${err.message}`));
+        }, W4_HOLD_MS));
+      };
+    }
+    await cp.startScheduler({
+      configPath: side === 'ours' ? SHIPPED_SCHEDULER_CONFIG : side === 'vanilla' ? ctx.configs.vanilla : ctx.configs.coscheduling,
+      ...(ext ? { extenderAddress: new URL(ext.url).host } : {}),
+      ...(side === 'coscheduling' ? { binary: ctx.peer?.binary } : {}),
+      ...(workload === 'W3' ? { volumeBindingTimeoutSeconds: 60 } : {}),
+      verbosity: Number(process.env.BENCH_SCHEDULER_V ?? 1),
+    });
+    result.setupS.schedulerStart = (Date.now() - tStart) / 1000;
+
+    const samples: number[] = [0];
+    const partial: PartialStats = { samples: 0, samplesWithPartial: 0, samplesWithTwoOrMore: 0, maxAtOnce: 0, longestPartialMs: 0, gangsEverPartial: 0, partlyBoundAtEnd: 0 };
+    let peakRssKiB = 0;
+    const deadline = tStart + ctx.args.runTimeoutS * 1000;
+    const done = () => (workload === 'W4' ? (watcher as PodWatcher).completedGangs >= gangs : (watcher as PodWatcher).boundEver >= pods);
+    let nextSecond = tStart + 1000;
+    let lastProgress = '';
+    while (!done() && Date.now() < deadline) {
+      await sleep(100);
+      const now = Date.now();
+      if (gangWorkload) {
+        let n = 0;
+        for (const g of watcher.gangs.values()) {
+          const isPartial = g.completedAtMs === null && g.bound > 0 && g.bound < g.size;
+          if (isPartial) {
+            n++;
+            g.partialSinceMs ??= now;
+            if (!g.everPartial) {
+              g.everPartial = true;
+              partial.gangsEverPartial++;
+            }
+            // Consecutive samples x 100 ms: a gang seen partly bound in one sample counts 100 ms.
+            partial.longestPartialMs = Math.max(partial.longestPartialMs, now - g.partialSinceMs + 100);
+          } else {
+            g.partialSinceMs = null;
+          }
+        }
+        partial.samples++;
+        if (n > 0) partial.samplesWithPartial++;
+        if (n > 1) partial.samplesWithTwoOrMore++;
+        partial.maxAtOnce = Math.max(partial.maxAtOnce, n);
+      }
+      while (now >= nextSecond) {
+        samples.push(watcher.boundEver);
+        nextSecond += 1000;
+        if (ext) peakRssKiB = Math.max(peakRssKiB, readStatusKiB(ext.pid, 'VmRSS'));
+        const progress = `${watcher.boundEver}/${pods} bound${gangWorkload ? `, ${watcher.completedGangs}/${gangs} gangs complete` : ''}`;
+        if (samples.length % 10 === 0 && progress !== lastProgress) log(`${tag}: ${progress} after ${((now - tStart) / 1000).toFixed(0)} s`);
+        lastProgress = progress;
+      }
+    }
+    samples.push(watcher.boundEver);
+    const tEnd = Date.now();
+    result.completed = done();
+    if (!result.completed) result.error = `timed out after ${ctx.args.runTimeoutS} s: ${watcher.boundEver}/${pods} pods bound${gangWorkload ? `, ${watcher.completedGangs}/${gangs} gangs complete` : ''}`;
+    result.wallS = (tEnd - tStart) / 1000;
+    result.boundPods = watcher.boundEver;
+    result.firstBindS = watcher.firstBindMs !== null ? (watcher.firstBindMs - tStart) / 1000 : null;
+    result.allBoundS = result.completed ? ((workload === 'W4' ? watcher.lastGangCompletionMs : watcher.lastBindMs) as number - tStart) / 1000 : null;
+    result.throughput = throughputStats(samples, watcher.boundEver, watcher.firstBindMs, watcher.lastBindMs);
+    if (gangWorkload) {
+      partial.partlyBoundAtEnd = [...watcher.gangs.values()].filter((g) => g.completedAtMs === null && g.bound > 0 && g.bound < g.size).length;
+      result.partial = partial;
+    }
+    if (workload === 'W4') {
+      const completions = [...watcher.gangs.values()].map((g) => g.completedAtMs).filter((x): x is number => x !== null).sort((a, b) => a - b);
+      result.w4 = { gangsCompleted: watcher.completedGangs, timeToAllRunS: result.allBoundS, holdS: W4_HOLD_MS / 1000, completionsS: completions.map((c) => Math.round((c - tStart) / 100) / 10) };
+    }
+
+    // --- collect ---------------------------------------------------------------------------------
+    const cpuAfter = childCpu();
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    result.cpuS = cpuDelta(cpuBefore, cpuAfter, ext?.pid);
+    result.cpuS['bench (this process)'] = (result.cpuS['bench (this process)'] ?? 0) + (benchCpu.user + benchCpu.system) / 1e6;
+    const metricsUrl = cp.schedulerMetricsUrl;
+    if (metricsUrl) {
+      const s = parseProm((await get(metricsUrl)).body);
+      result.latency = {
+        sliP50: histogramQuantile(s, 'scheduler_pod_scheduling_sli_duration_seconds', 0.5),
+        sliP99: histogramQuantile(s, 'scheduler_pod_scheduling_sli_duration_seconds', 0.99),
+        attemptP50: histogramQuantile(s, 'scheduler_scheduling_attempt_duration_seconds', 0.5, { result: 'scheduled' }),
+        attemptP99: histogramQuantile(s, 'scheduler_scheduling_attempt_duration_seconds', 0.99, { result: 'scheduled' }),
+        attemptMean: histogramMean(s, 'scheduler_scheduling_attempt_duration_seconds', { result: 'scheduled' }),
+      };
+      result.scheduleAttempts = sumBy(s, 'scheduler_schedule_attempts_total', 'result');
+      if (side === 'coscheduling') result.permitWaits = sumBy(s, 'scheduler_permit_wait_duration_seconds_count', 'result');
+    }
+    if (ext) {
+      const s = parseProm((await get(`${ext.url}/metrics`)).body);
+      const sums = sumBy(s, 'extender_request_duration_seconds_sum', 'verb');
+      const counts = sumBy(s, 'extender_request_duration_seconds_count', 'verb');
+      const verbs: Record<string, { count: number; meanMs: number }> = {};
+      for (const [v, c] of Object.entries(counts)) if (c > 0) verbs[v] = { count: c, meanMs: (1000 * (sums[v] ?? 0)) / c };
+      const proc: ProcStats = { cpuS: result.cpuS.extender ?? 0, peakRssMiB: readStatusKiB(ext.pid, 'VmHWM') / 1024, workloadPeakRssMiB: peakRssKiB / 1024 };
+      result.extender = {
+        proc, verbs,
+        binds: sumBy(s, 'extender_binds_total', 'result'),
+        barrierTimeouts: Object.values(sumBy(s, 'extender_gang_barrier_timeouts_total', '')).reduce((a, b) => a + b, 0),
+        planFailures: Object.values(sumBy(s, 'extender_gang_plan_failures_total', '')).reduce((a, b) => a + b, 0),
+        logWarnings: 0, logErrors: 0, logSamples: [],
+      };
+    }
+    result.schedulerLog = schedulerLogErrors(cp);
+    if (workload === 'W3' && provisioner) {
+      const pvs = (await core.listPersistentVolume()).items;
+      const used = new Map<string, number>();
+      for (const pv of pvs) {
+        const node = pvNode(pv);
+        const vg = pv.spec?.csi?.volumeAttributes?.[STORAGE_CLASS_VG_PARAMETER] ?? DEFAULT_VG_NAME;
+        const key = `${node}/${vg}`;
+        used.set(key, (used.get(key) ?? 0) + parseQuantityBytes(pv.spec?.capacity?.storage ?? '0'));
+      }
+      let overcommitVgs = 0;
+      let overcommitBytes = 0;
+      for (const b of used.values()) {
+        if (b > vgGiB * GiB) {
+          overcommitVgs++;
+          overcommitBytes += b - vgGiB * GiB;
+        }
+      }
+      result.w3 = { pvs: pvs.length, overcommitVgs, overcommitBytes, provisionerRefusals: provisioner.failures.length, vgSizeGiB: vgGiB };
+    }
+    const rate = result.throughput.avg.toFixed(1);
+    log(`${tag}: ${result.completed ? 'done' : 'INCOMPLETE'} in ${result.wallS.toFixed(1)} s, ${rate} pods/s avg${result.w4 ? `, ${result.w4.gangsCompleted} gangs ran` : ''}${result.partial ? `, max partly bound gangs ${result.partial.maxAtOnce}` : ''}`);
+
+    // The profile is written when the extender exits.
+    if (ext) {
+      await ext.stop();
+      const issues = extenderLogIssues(ext.logPath);
+      if (result.extender) Object.assign(result.extender, { logWarnings: issues.warnings, logErrors: issues.errors, logSamples: issues.samples });
+      if (ext.profileDir && existsSync(ext.profileDir)) {
+        // One file per thread; with --import tsx the module-loader hooks run on a second thread. The
+        // main thread's file (thread id 0) is the one that serves requests.
+        const files = readdirSync(ext.profileDir).filter((x) => x.endsWith('.cpuprofile'));
+        const file = files.find((x) => x.includes(`.${ext?.pid}.0.`)) ?? files[0];
+        if (file) {
+          const path = join(ext.profileDir, file);
+          result.profile = summariseCpuProfile(path, [(tStart - ext.spawnedAtMs) * 1000, (tEnd - ext.spawnedAtMs) * 1000]);
+        }
+      }
+    }
+  } catch (err) {
+    result.error = `${(err as Error).message.split('\n')[0]}`;
+    log(`${tag}: FAILED: ${(err as Error).stack ?? String(err)}`);
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    watcher?.stop();
+    if (cp) {
+      try {
+        await cp.stopScheduler({ graceMs: 2000 });
+      } catch {
+        // reported by stop()
+      }
+    }
+    if (ext) await ext.stop().catch(() => undefined);
+    if (provisioner) await provisioner.stop().catch(() => undefined);
+    if (cp) await cp.stop().catch(() => undefined);
+  }
+  return result;
+}
+
+function pvNode(pv: V1PersistentVolume): string {
+  for (const term of pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? []) {
+    for (const e of term.matchExpressions ?? []) if (e.values?.[0]) return e.values[0];
+  }
+  return '?';
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+function machine(): Results['machine'] {
+  let cpuModel = 'unknown';
+  try {
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpuModel;
+  } catch {
+    // not Linux
+  }
+  return { nproc: cpus().length, memGiB: totalmem() / GiB, cpuModel, node: process.version, loadAvgAtStart: loadavg() };
+}
+
+function writeOutputs(res: Results, out: string, jsonPath: string): void {
+  writeFileSync(jsonPath, JSON.stringify(res, null, 2) + '\n');
+  writeFileSync(join(out, 'RESULTS.md'), renderMarkdown(res, relative(REPO, jsonPath)));
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.render) {
+    const path = resolve(args.render);
+    const res = JSON.parse(readFileSync(path, 'utf8')) as Results;
+    writeFileSync(join(args.out, 'RESULTS.md'), renderMarkdown(res, relative(REPO, path)));
+    log(`rendered ${join(args.out, 'RESULTS.md')} from ${path}`);
+    return;
+  }
+  const t0 = Date.now();
+  const date = new Date().toISOString();
+  const S = sizes(args);
+  const workDir = mkdtempSync(join(tmpdir(), 'bench-cluster-'));
+  const configs = writeConfigs(workDir);
+  const needPeer = args.sides.includes('coscheduling') && args.workloads.some((w) => w === 'W2' || w === 'W4');
+  const peer = needPeer ? await preparePeer() : undefined;
+  if (peer) log(`peer kube-scheduler: ${peer.binary} (${peer.cached ? 'cached' : `built in ${peer.buildS.toFixed(0)} s`})`);
+  const resultsDir = join(args.out, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const jsonPath = join(resultsDir, `cluster-${date.slice(0, 10)}${args.scale === 'small' ? '-small' : ''}.json`);
+  const res: Results = {
+    date,
+    command: `npm run bench:cluster -- ${process.argv.slice(2).join(' ')}`.trim(),
+    scale: args.scale,
+    machine: machine(),
+    versions: { kubernetes: K8S_VERSION, schedulerPlugins: SP_VERSION },
+    sizes: { nodes: args.nodes, workloads: args.workloads, ...S, w3ClaimGiB: W3_CLAIM_GIB, w4HoldS: W4_HOLD_MS / 1000, runTimeoutS: args.runTimeoutS, w4MaxNodes: args.w4MaxNodes },
+    peerBuild: { cached: peer?.cached ?? true, seconds: peer?.buildS ?? 0 },
+    durationS: 0,
+    runs: [],
+  };
+  const ctx: RunContext = { args, sizes: S, workDir, configs, peer };
+  const sidesOf: Record<Workload, Side[]> = { W1: ['ours', 'vanilla'], W2: ['ours', 'coscheduling'], W3: ['ours'], W4: ['ours', 'coscheduling'] };
+  for (const n of args.nodes) {
+    for (const w of args.workloads) {
+      if (w === 'W4' && n > args.w4MaxNodes) {
+        log(`W4 skipped at ${n} nodes (above --w4-max-nodes ${args.w4MaxNodes}: it would need ${20 * Math.ceil(S.w4Share * n)} pods per side)`);
+        continue;
+      }
+      for (const side of sidesOf[w].filter((x) => args.sides.includes(x))) {
+        res.runs.push(await runOne(ctx, w, n, side));
+        res.durationS = (Date.now() - t0) / 1000;
+        writeOutputs(res, args.out, jsonPath); // partial results survive an abort
+      }
+    }
+  }
+  res.durationS = (Date.now() - t0) / 1000;
+  writeOutputs(res, args.out, jsonPath);
+  // The work dir keeps the extender logs and raw .cpuprofile files (not committed; the JSON has the summary).
+  log(`wrote ${relative(REPO, jsonPath)} and bench/RESULTS.md in ${(res.durationS / 60).toFixed(1)} min; extender logs and profiles in ${workDir}`);
+}
+
+main().then(() => process.exit(0), (err: Error) => {
+  log(`failed: ${err.stack ?? String(err)}`);
+  process.exit(1);
+});
