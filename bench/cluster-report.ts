@@ -3,7 +3,8 @@
 // rendered from the JSON, so `tsx bench/cluster.ts --render bench/results/cluster-<date>.json`
 // regenerates it without running anything.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 export type Workload = 'W1' | 'W2' | 'W3' | 'W4';
 export type Side = 'ours' | 'vanilla' | 'coscheduling';
@@ -406,7 +407,7 @@ export function renderMarkdown(res: Results, jsonPath: string): string {
   const gangTrouble = res.runs.filter((r) => r.side === 'ours' && r.extender && (r.extender.barrierTimeouts > 0 || !r.completed));
   for (const r of gangTrouble) {
     const x = r.extender as NonNullable<RunResult['extender']>;
-    L.push(`- ${r.workload}, ${r.nodes} nodes: ${r.completed ? 'completed' : `**did not complete** (${r.error ?? ''})`}; ${x.barrierTimeouts} bind barriers timed out, ${x.binds.held_timeout ?? 0} held binds failed against ${x.binds.bound ?? 0} bound; ${r.scheduleAttempts.unschedulable ?? 0} unschedulable and ${r.scheduleAttempts.error ?? 0} error attempts for ${r.pods} pods. kube-scheduler pops pods in its own queue order (no QueueSort from an extender), so a planned gang's members are spread through the pending queue; a barrier (20 s default) that opens at the first member's bind can expire before the scheduler reaches the last.`);
+    L.push(`- ${r.workload}, ${r.nodes} nodes: ${r.completed ? 'completed' : `**did not complete** (${r.error ?? ''})`}; ${x.barrierTimeouts} bind barriers timed out, ${x.binds.held_timeout ?? 0} held binds failed against ${x.binds.bound ?? 0} bound; ${r.scheduleAttempts.unschedulable ?? 0} unschedulable and ${r.scheduleAttempts.error ?? 0} error attempts for ${r.pods} pods. kube-scheduler pops pods in its own queue order (no QueueSort from an extender), so a planned gang's members are spread through the pending queue; the barrier fails when no new member has reached it for the barrier timeout (20 s default), and each held bind is answered after 25 s while the member keeps its place.`);
   }
   if (gangTrouble.length > 0) L.push('');
   const profiled = res.runs.filter((r) => r.profile);
@@ -427,5 +428,36 @@ export function renderMarkdown(res: Results, jsonPath: string): string {
     for (const e of p.top) L.push(`| ${e.selfMs} | ${e.pct} | \`${e.fn}\` | ${e.where || '(builtin)'} |`);
     L.push('');
   }
+  L.push(...renderExtras());
   return L.join('\n') + '\n';
+}
+
+/** The extender on its own (bench:extender, bench:memory) and the soak (bench:soak), from their JSON in bench/results. */
+function renderExtras(dir = join(process.cwd(), 'bench/results')): string[] {
+  const L: string[] = [];
+  const read = (f: string): Record<string, any> | null => (existsSync(join(dir, f)) ? JSON.parse(readFileSync(join(dir, f), 'utf8')) : null);
+  const ext = read('extender.json');
+  const mem = read('memory.json');
+  if (ext || mem) L.push('## The extender on its own (`npm run bench:extender`, `npm run bench:memory`)', '');
+  if (ext) {
+    L.push(`Loopback HTTP, one keep-alive connection, sequential calls as kube-scheduler makes them; ${ext.nodes} nodes and ${ext.cachedPods} pods in the cache; ${ext.iterations} calls per case after warm-up; ${ext.node}. The floor is JSON.parse + JSON.stringify of the same request and response bodies in one process.`, '');
+    L.push('| case | p50 ms | p99 ms | floor p50 ms | p50 / floor | request bytes | response bytes |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const [k, v] of Object.entries(ext.results as Record<string, any>)) L.push(`| ${k} | ${v.p50Ms} | ${v.p99Ms} | ${v.floorP50Ms} | ${v.ratioToFloorP50} | ${v.requestBytes} | ${v.responseBytes} |`);
+    L.push('');
+  }
+  if (mem) L.push(`Memory: the extender's model of ${mem.nodes} nodes and ${mem.pods} pods (${mem.groups} pod groups) holds ${mem.heapMiB} MiB of heap after GC (${mem.bytesPerPod} bytes per pod).`, '');
+  const soaks = existsSync(dir) ? readdirSync(dir).filter((f) => /^soak-.*\.json$/.test(f)).sort() : [];
+  const soak = soaks.length ? read(soaks[soaks.length - 1] as string) : null;
+  if (soak) {
+    L.push(`## Soak (\`npm run bench:soak -- --minutes ${soak.minutes}\`)`, '');
+    L.push(`${soak.minutes} minutes of churn through the real kube-scheduler (${soak.nodes} nodes): every second 10 plain pods, a gang of 4 and 2 pods with a local-LVM claim are created, and pods are deleted 5 s after they are bound; ${soak.podsCreated} pods created, ${soak.podsDeleted} deleted. The extender's /metrics is scraped every 10 s.`, '');
+    L.push('| | after 1 min | end | max |', '|---|---:|---:|---:|');
+    L.push(`| RSS MiB | ${soak.rssStartMiB} | ${soak.rssEndMiB} | ${soak.rssMaxMiB} |`);
+    L.push(`| heap used MiB | ${soak.heapStartMiB} | ${soak.heapEndMiB} | |`);
+    L.push(`| event-loop lag p99 ms | | | ${soak.maxEventLoopLagP99Ms} |`);
+    L.push(`| pods in the cache | | ${soak.cacheEnd?.pods} | ${soak.maxCachePods} |`, '');
+    const marks = (soak.samples as any[]).filter((x) => x.atS % 300 < 10);
+    L.push(`Every 5 minutes (s: RSS MiB / heap MiB / lag p99 ms): ${marks.map((x) => `${x.atS}: ${x.rssMiB} / ${x.heapMiB} / ${x.lagP99Ms}`).join('; ')}.`, '');
+  }
+  return L;
 }

@@ -5,6 +5,7 @@
 // Calls are sequential on one keep-alive connection, as kube-scheduler makes them (one pod at a time).
 
 import { request, Agent } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { ClusterState } from '../src/core/state.js';
 import { defaultCoreConfig } from '../src/config/extender.js';
@@ -101,7 +102,10 @@ async function main(): Promise<void> {
   }
   await app.close();
   agent.destroy();
-  process.stdout.write(`${JSON.stringify({ bench: 'extender', nodes: NODES, cachedPods: PODS, iterations: ITER, node: process.version, results })}\n`);
+  const line = JSON.stringify({ bench: 'extender', date: new Date().toISOString(), nodes: NODES, cachedPods: PODS, iterations: ITER, node: process.version, results });
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/extender.json', `${line}\n`);
+  process.stdout.write(`${line}\n`);
 }
 
 main().catch((err) => {

@@ -1,6 +1,7 @@
 // npm run bench:memory — heap held by the extender's model for 5,000 nodes and 150,000 pods
 // (the issue's bound), measured after a forced GC. Prints one JSON line.
 
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { ClusterState } from '../src/core/state.js';
 import { defaultCoreConfig } from '../src/config/extender.js';
 import { toNode, toPod } from '../src/adapters/kube/convert.js';
@@ -21,4 +22,7 @@ for (let i = 0; i < PODS; i++) {
 }
 gc();
 const heapMiB = (process.memoryUsage().heapUsed - before) / 2 ** 20;
-process.stdout.write(`${JSON.stringify({ bench: 'memory', nodes: state.sizes().nodes, pods: state.sizes().pods, groups: state.sizes().groups, heapMiB: +heapMiB.toFixed(1), bytesPerPod: Math.round((heapMiB * 2 ** 20) / PODS) })}\n`);
+const line = JSON.stringify({ bench: 'memory', nodes: state.sizes().nodes, pods: state.sizes().pods, groups: state.sizes().groups, heapMiB: +heapMiB.toFixed(1), bytesPerPod: Math.round((heapMiB * 2 ** 20) / PODS) });
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/memory.json', `${line}\n`);
+process.stdout.write(`${line}\n`);
