@@ -30,6 +30,7 @@ import {
   GiB, createNodes, createPods, createPvc, ensureStorageClass, inBatches, isConflict, isNotFound, listPods, makeNode, makePod, makePvc, waitFor,
   type NodeBuilder, type PodBuilder, type PvcBuilder,
 } from '../harness/fixtures.js';
+import { GangMonitor } from '../harness/gang-monitor.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../harness/provisioner.js';
 import { parseQuantityBytes } from '../harness/quantity.js';
 import { SHIPPED_SCHEDULER_CONFIG } from '../harness/stack.js';
@@ -220,56 +221,6 @@ async function gangCounts(ns: string): Promise<Map<string, { members: number; bo
 const partlyBound = (counts: Map<string, { bound: number; min: number }>) =>
   [...counts].filter(([, g]) => g.bound > 0 && g.bound < g.min).map(([n, g]) => `${n}: ${g.bound} of ${g.min}`);
 
-/**
- * Polls a namespace every 200 ms and records every instant a gang was partly bound
- * (0 < bound < min-available). A released barrier's binds are separate API writes, so one poll may
- * land between two of them (transient, printed); the same gang partly bound in two consecutive
- * polls is a violation (persistent).
- */
-class GangMonitor {
-  polls = 0;
-  readonly transient: string[] = [];
-  readonly persistent: string[] = [];
-  private readonly partialBefore = new Set<string>();
-  private running = true;
-  private readonly loop: Promise<void>;
-
-  constructor(private readonly ns: string, intervalMs = 200) {
-    this.loop = (async () => {
-      while (this.running) {
-        try {
-          this.observe(await gangCounts(this.ns));
-        } catch {
-          // a failed poll observes nothing
-        }
-        await sleep(intervalMs);
-      }
-    })();
-  }
-
-  private observe(counts: Map<string, { bound: number; min: number }>): void {
-    this.polls++;
-    for (const [name, g] of counts) {
-      if (g.bound > 0 && g.bound < g.min) {
-        const what = `${name}: ${g.bound} of ${g.min} bound at +${Date.now() - fileStart} ms`;
-        (this.partialBefore.has(name) ? this.persistent : this.transient).push(what);
-        this.partialBefore.add(name);
-      } else {
-        this.partialBefore.delete(name);
-      }
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-  }
-
-  summary(): string {
-    return `${this.polls} polls, transient partial sightings: ${this.transient.length ? this.transient.join('; ') : 'none'}`;
-  }
-}
-
 async function pausedProvisioner(): Promise<void> {
   const p = provisioner;
   provisioner = undefined;
@@ -361,7 +312,7 @@ describe('issue 8: faults on the real control plane', () => {
         ...[0, 1].map((i) => member('gang-b', i, 3, '1')), member('gang-b', 2, 3, '1').pvc('b-data'),
         ...[0, 1, 2].map((i) => member('gang-c', i, 3, '12')),
       ]);
-      const monitor = new GangMonitor(ns);
+      const monitor = new GangMonitor(core, ns, 200);
       try {
         const t = Date.now();
         const atBarrier = await waitFor(async () => {
@@ -428,7 +379,7 @@ describe('issue 8: faults on the real control plane', () => {
       await pausedProvisioner(); // every member waits in PreBind: a plan, nothing at the barrier, nothing bound
       for (let i = 0; i < 3; i++) await createPvc(core, makePvc(`d-data-${i}`).ns(ns).storage('1Gi'));
       await createPods(core, [0, 1, 2].map((i) => makePod(`gang-d-${i}`).ns(ns).cpu('1').group('gang-d', 3).pvc(`d-data-${i}`).nodeSelector({ [FAULT_LABEL]: ns })));
-      const monitor = new GangMonitor(ns);
+      const monitor = new GangMonitor(core, ns, 200);
       try {
         const t = Date.now();
         const line = await waitFor(async () => {

@@ -6,7 +6,7 @@
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ANNOTATION_VG_CAPACITY, DEFAULT_VG_NAME, LABEL_EDGE_WORKER, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_MIN_AVAILABLE, LABEL_POD_GROUP_NAME,
+  ANNOTATION_VG_CAPACITY, DEFAULT_VG_NAME, LABEL_EDGE_WORKER, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_NAME,
 } from '../../src/wire/keys.js';
 import { parseCapacityReport } from '../../src/wire/capacity.js';
 import {
@@ -15,6 +15,7 @@ import {
 } from '../harness/fixtures.js';
 import { parseQuantityBytes } from '../harness/quantity.js';
 import { LVM_POD_NAME, LVM_PVC_NAME, TFJOB_NAME, seedLvmPod, seedLvmPvc, tfJobPods } from '../harness/seed002.js';
+import { GangMonitor } from '../harness/gang-monitor.js';
 import { startStack, type Stack } from '../harness/stack.js';
 
 const SCENARIO_LABEL = 'e2e.edge-gang.io/scenario';
@@ -101,65 +102,6 @@ async function events(core: CoreV1Api, ns: string, reason: string): Promise<{ po
 function scheduledAtMs(p: V1Pod): number {
   const c = p.status?.conditions?.find((x) => x.type === 'PodScheduled' && x.status === 'True');
   return c?.lastTransitionTime ? new Date(c.lastTransitionTime).getTime() : NaN;
-}
-
-/**
- * Polls a namespace's pods and records every instant at which a gang was partly bound
- * (0 < bound < min-available). The binds of a released barrier are separate API writes issued
- * together, so a poll can land between two of them; a partial state seen in two consecutive polls
- * (~150 ms apart) is a real violation, a single sighting is counted and printed.
- */
-class GangMonitor {
-  polls = 0;
-  readonly transient: string[] = [];
-  readonly persistent: string[] = [];
-  /** First time each pod was seen with a node. */
-  readonly firstSeenBound = new Map<string, number>();
-  private readonly partialBefore = new Set<string>();
-  private running = true;
-  private readonly loop: Promise<void>;
-
-  constructor(private readonly core: CoreV1Api, private readonly ns: string, intervalMs = 150) {
-    this.loop = (async () => {
-      while (this.running) {
-        try {
-          this.observe(await listPods(this.core, this.ns));
-        } catch {
-          // a failed poll observes nothing
-        }
-        await sleep(intervalMs);
-      }
-    })();
-  }
-
-  private observe(pods: V1Pod[]): void {
-    this.polls++;
-    const now = Date.now();
-    const gangs = new Map<string, { min: number; bound: number }>();
-    for (const p of pods) {
-      const name = p.metadata?.labels?.[LABEL_POD_GROUP_NAME];
-      if (p.spec?.nodeName && !this.firstSeenBound.has(p.metadata?.name ?? '')) this.firstSeenBound.set(p.metadata?.name ?? '', now);
-      if (!name) continue;
-      const g = gangs.get(name) ?? { min: Number(p.metadata?.labels?.[LABEL_POD_GROUP_MIN_AVAILABLE] ?? '0'), bound: 0 };
-      if (p.spec?.nodeName) g.bound++;
-      gangs.set(name, g);
-    }
-    for (const [name, g] of gangs) {
-      const partial = g.bound > 0 && g.bound < g.min;
-      if (partial) {
-        const what = `${name}: ${g.bound} of ${g.min} bound at +${now - fileStart} ms`;
-        (this.partialBefore.has(name) ? this.persistent : this.transient).push(what);
-        this.partialBefore.add(name);
-      } else {
-        this.partialBefore.delete(name);
-      }
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-  }
 }
 
 async function filterDecisions(kind: string): Promise<number> {
