@@ -38,12 +38,15 @@ function uniqueNames(names: readonly string[]): string[] {
 /** Splits `nodeNames` exactly into passed / failed / unresolvable; plain pods pass untouched. */
 export function filterPod(state: ClusterState, pod: PodModel, nodeNames: readonly string[], nowMs: number, lookup: NodeLookup, gang?: GangEngine): FilterOutcome {
   if (gang) {
-    const g = gang.filter(pod, uniqueNames(nodeNames), nowMs, lookup);
+    // The gang paths build maps keyed by name, so repeated names cost nothing there.
+    const g = gang.filter(pod, nodeNames as string[], nowMs, lookup);
     if (g) return g;
   }
   const volumes = podVolumeNeeds(state, pod);
   const holds = state.nodesWithHolds();
-  if (volumes.kind === 'none' && holds.size === 0) return { kind: 'plain', passed: uniqueNames(nodeNames), failed: {}, unresolvable: {} };
+  // The hot path: the input comes back as it is (kube-scheduler never repeats a name; if a caller
+  // did, every copy is passed, which keeps the split exact).
+  if (volumes.kind === 'none' && holds.size === 0) return { kind: 'plain', passed: nodeNames as string[], failed: {}, unresolvable: {} };
   let names = uniqueNames(nodeNames);
   const failed: Record<string, string> = {};
   if (holds.size > 0) names = withoutHeldNodes(state, pod, names, failed);

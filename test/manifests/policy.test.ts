@@ -166,8 +166,8 @@ describe('legacy Policy file vs KubeSchedulerConfiguration', () => {
   it('spells out each setting the README table names', () => {
     const [s] = fromPolicy();
     expect(s).toEqual({
-      endpoints: { filterVerb: 'http://127.0.0.1:8888/filter', prioritizeVerb: 'http://127.0.0.1:8888/prioritize', bindVerb: 'http://127.0.0.1:8888/bind' },
-      weight: 5,
+      endpoints: { filterVerb: 'http://127.0.0.1:8888/filter', bindVerb: 'http://127.0.0.1:8888/bind' },
+      weight: 0,
       enableHTTPS: false,
       nodeCacheCapable: true,
       ignorable: false,
