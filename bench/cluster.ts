@@ -18,8 +18,6 @@
 
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +26,7 @@ import {
   type KubeConfig, type V1CustomResourceDefinition, type V1PersistentVolume, type V1Pod,
 } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { freePort, startControlPlane, type ControlPlane } from '../test/harness/controlplane.js';
+import { freePort, httpGet, startControlPlane, type ControlPlane } from '../test/harness/controlplane.js';
 import { GiB, createNodes, createPods, createPvc, ensureStorageClass, inBatches, makeNode, makePod, makePvc, waitFor, type PodBuilder } from '../test/harness/fixtures.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../test/harness/provisioner.js';
 import { parseQuantityBytes } from '../test/harness/quantity.js';
@@ -135,21 +133,6 @@ function w3VgGiB(pods: number, nodes: number): number {
 // ---------------------------------------------------------------------------------------------------
 // Small process and HTTP helpers
 
-function get(url: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
-  return new Promise((res) => {
-    const u = new URL(url);
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { method: 'GET', rejectUnauthorized: false, agent: false, timeout: timeoutMs }, (resp) => {
-      let body = '';
-      resp.setEncoding('utf8');
-      resp.on('data', (c: string) => (body += c));
-      resp.on('end', () => res({ status: resp.statusCode ?? 0, body }));
-      resp.on('error', () => res({ status: 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => res({ status: 0, body: e.message }));
-    req.end();
-  });
-}
 
 interface ProcSnap {
   comm: string;
@@ -254,7 +237,7 @@ async function startExtender(cp: ControlPlane, workDir: string, opts: { profile:
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`extender exited with ${child.exitCode}: ${readFileSync(logPath, 'utf8').slice(-2000)}`);
-    return (await get(`${url}/readyz`, 2000)).status === 200;
+    return (await httpGet(`${url}/readyz`, undefined, 2000)).status === 200;
   }, 120_000, 'extender /readyz', 200);
   return {
     pid: child.pid as number, url, spawnedAtMs, logPath, profileDir, child,
@@ -589,7 +572,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
       ext = await startExtender(cp, ctx.workDir, { profile: ctx.args.profile && workload === 'W1', tag });
       const e = ext;
       await waitFor(async () => {
-        const s = parseProm((await get(`${e.url}/metrics`)).body);
+        const s = parseProm((await httpGet(`${e.url}/metrics`, undefined, 10_000)).body);
         const c = sumBy(s, 'extender_cache_objects', 'kind');
         return (c.pods ?? 0) >= pods && (c.nodes ?? 0) >= nodes;
       }, 120_000, 'extender cache has every node and pod', 200);
@@ -683,7 +666,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     result.cpuS['bench (this process)'] = (result.cpuS['bench (this process)'] ?? 0) + (benchCpu.user + benchCpu.system) / 1e6;
     const metricsUrl = cp.schedulerMetricsUrl;
     if (metricsUrl) {
-      const s = parseProm((await get(metricsUrl)).body);
+      const s = parseProm((await httpGet(metricsUrl, undefined, 10_000)).body);
       result.latency = {
         sliP50: histogramQuantile(s, 'scheduler_pod_scheduling_sli_duration_seconds', 0.5),
         sliP99: histogramQuantile(s, 'scheduler_pod_scheduling_sli_duration_seconds', 0.99),
@@ -695,7 +678,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
       if (side === 'coscheduling') result.permitWaits = sumBy(s, 'scheduler_permit_wait_duration_seconds_count', 'result');
     }
     if (ext) {
-      const s = parseProm((await get(`${ext.url}/metrics`)).body);
+      const s = parseProm((await httpGet(`${ext.url}/metrics`, undefined, 10_000)).body);
       const sums = sumBy(s, 'extender_request_duration_seconds_sum', 'verb');
       const counts = sumBy(s, 'extender_request_duration_seconds_count', 'verb');
       const verbs: Record<string, { count: number; meanMs: number }> = {};
@@ -841,7 +824,7 @@ async function main(): Promise<void> {
   res.durationS = (Date.now() - t0) / 1000;
   writeOutputs(res, args.out, jsonPath);
   // The work dir keeps the extender logs and raw .cpuprofile files (not committed; the JSON has the summary).
-  log(`wrote ${relative(REPO, jsonPath)} and bench/RESULTS.md in ${(res.durationS / 60).toFixed(1)} min; extender logs and profiles in ${workDir}`);
+  log(`wrote ${relative(REPO, jsonPath)} and ${relative(REPO, join(args.out, 'RESULTS.md'))} in ${(res.durationS / 60).toFixed(1)} min; extender logs and profiles in ${workDir}`);
 }
 
 main().then(() => process.exit(0), (err: Error) => {

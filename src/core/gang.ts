@@ -41,7 +41,6 @@ export interface GangEngine {
 export interface GangRuntime extends GangEngine {
   bind(args: ExtenderBindingArgs, doBind: (a: ExtenderBindingArgs) => Promise<void>, clock: () => number): Promise<void>;
   describe(nowMs: number): unknown[];
-  recordFilter?(pod: PodModel, out: FilterOutcome): void;
 }
 
 export type GangPhase = 'waiting-for-members' | 'invalid' | 'unschedulable' | 'queued' | 'planned' | 'binding' | 'running';

@@ -110,7 +110,3 @@ export interface StorageClassModel {
 export function claimKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
-
-export function podKey(pod: { namespace: string; name: string }): string {
-  return `${pod.namespace}/${pod.name}`;
-}

@@ -230,9 +230,6 @@ export class ClusterState {
     if (freed) this.freedVersion++;
   }
 
-  heldFor(uid: string): { node: string; requests: Resources } | undefined {
-    return this.held.get(uid);
-  }
 
   /** Nodes with held resources (few: only nodes of live gang plans). */
   nodesWithHolds(): ReadonlyMap<string, Resources> {

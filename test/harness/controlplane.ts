@@ -227,7 +227,7 @@ async function freePorts(n: number): Promise<number[]> {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** GET with TLS verification off (loopback self-signed certs); never throws, status 0 on transport error. */
-function httpGet(url: string, token?: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+export function httpGet(url: string, token?: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
   return new Promise((res) => {
     const u = new URL(url);
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(

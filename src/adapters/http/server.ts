@@ -131,7 +131,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const nu = Object.keys(out.unresolvable).length;
     if (nf) metrics.nodeVerdicts.inc({ result: 'failed' }, nf);
     if (nu) metrics.nodeVerdicts.inc({ result: 'unresolvable' }, nu);
-    if (out.kind !== 'plain') deps.gang?.recordFilter?.(pod, out);
     const result: ExtenderFilterResult = {
       Nodes: args.mode === 'nodes' ? nodeListOf(out.passed.map((n) => args.nodes?.get(n) as KubeObject)) : null,
       NodeNames: args.mode === 'names' ? out.passed : null,
