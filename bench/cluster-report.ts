@@ -219,9 +219,8 @@ export function areaOf(fn: string, url: string): string {
   // -> createAgent), so each API call (every Binding) opens a new TLS connection.
   if (url.startsWith('node:_tls') || url.startsWith('node:tls') || fn === 'SecureContext') return 'TLS setup (node:_tls_*)';
   if (url.startsWith('node:')) return 'node internals (http, net, streams, timers)';
-  const src = /\/src\/(core|adapters|wire|config|cmd)\//.exec(url);
+  const src = /\/src\/(core|extender|agent|localcluster|cli|wire|config|cmd)\//.exec(url);
   if (src) return `src/${src[1]}`;
-  if (url.endsWith('/src/app.ts')) return 'src/app.ts';
   return 'other';
 }
 

@@ -9,12 +9,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { ClusterState } from '../src/core/state.js';
 import { defaultCoreConfig } from '../src/config/extender.js';
-import { buildServer } from '../src/adapters/http/server.js';
-import { GangRuntimeImpl } from '../src/adapters/gang-runtime.js';
-import { createExtenderMetrics } from '../src/adapters/http/metrics.js';
-import { loadSnapshotObjects, snapshotBinder } from '../src/adapters/kube/snapshot.js';
+import { buildServer } from '../src/extender/http/routes.js';
+import { GangRuntimeImpl } from '../src/extender/barrier.js';
+import { createExtenderMetrics } from '../src/extender/metrics.js';
+import { loadSnapshotObjects, snapshotBinder } from '../src/extender/snapshot.js';
 import { GiB, makeLocalStorageClass, makeNode, makePod, makePvc } from '../test/support/builders.js';
-import { toPod } from '../src/adapters/kube/convert.js';
+import { toPod } from '../src/extender/convert.js';
 
 const NODES = 5000;
 const PODS = 50_000;

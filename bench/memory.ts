@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { ClusterState } from '../src/core/state.js';
 import { defaultCoreConfig } from '../src/config/extender.js';
-import { toNode, toPod } from '../src/adapters/kube/convert.js';
+import { toNode, toPod } from '../src/extender/convert.js';
 import { GiB, makeNode, makePod } from '../test/support/builders.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -14,13 +14,13 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { loadExtenderConfig } from '../config/extender.js';
 import { ClusterState } from '../core/state.js';
-import { loadSnapshotObjects, snapshotClock, snapshotObjects } from '../adapters/kube/snapshot.js';
-import { expandWorkload } from '../adapters/kube/workloads.js';
-import { toPod, toPvc } from '../adapters/kube/convert.js';
-import { decideSequence, type PodDecision } from '../adapters/whatif.js';
-import { GangPlanner } from '../core/gang.js';
+import { loadSnapshotObjects, snapshotClock, snapshotObjects } from '../extender/snapshot.js';
+import { expandWorkload } from '../extender/workloads.js';
+import { toPod, toPvc } from '../extender/convert.js';
+import { decideSequence, type PodDecision } from '../extender/whatif.js';
+import { GangPlanner } from '../core/gang/planner.js';
 import { KubeConfig } from '@kubernetes/client-node';
-import { collectStatus, renderStatus } from '../adapters/kube/status.js';
+import { collectStatus, renderStatus } from '../cli/status.js';
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`edge-gang: ${msg}\n`);

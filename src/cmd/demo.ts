@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import { toPod } from '../adapters/kube/convert.js';
+import { toPod } from '../extender/convert.js';
 import { podVolumeNeeds, vgFreeBytes, vgVerdict } from '../core/lvm.js';
 import { formatBytes } from '../core/quantity.js';
 import { parseCapacityReport } from '../wire/capacity.js';

@@ -3,7 +3,7 @@
 
 import { pino } from 'pino';
 import { loadExtenderConfig } from '../config/extender.js';
-import { createExtenderApp } from '../app.js';
+import { createExtenderApp } from '../extender/assemble.js';
 
 async function main(): Promise<void> {
   const loaded = loadExtenderConfig(process.argv.slice(2), process.env);

@@ -6,7 +6,7 @@ import type { NodeModel, PodModel } from './model.js';
 import { resourceVerdict } from './fit.js';
 import { podVolumeNeeds, vgScore, vgVerdict, type PodVolumes } from './lvm.js';
 import type { ClusterState } from './state.js';
-import type { GangEngine } from './gang.js';
+import type { GangEngine } from './gang/planner.js';
 
 export type DecisionKind = 'plain' | 'local-lvm' | 'gang' | 'blocked';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GiB, makeLocalStorageClass, makeNode, makePod, makePvc } from '../support/builders.js';
 import { post, testExtender, type TestExtender } from '../support/extender.js';
-import { parseMinAvailable } from '../../src/core/gang.js';
-import { toNode, toPod } from '../../src/adapters/kube/convert.js';
+import { parseMinAvailable } from '../../src/core/gang/planner.js';
+import { toNode, toPod } from '../../src/extender/convert.js';
 
 const toNodeModel = (obj: Record<string, unknown>) => toNode(obj)!;
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterState } from '../../src/core/state.js';
 import { defaultCoreConfig } from '../../src/config/extender.js';
-import { loadSnapshotObjects } from '../../src/adapters/kube/snapshot.js';
+import { loadSnapshotObjects } from '../../src/extender/snapshot.js';
 import { filterPod, prioritizePod } from '../../src/core/filter.js';
-import { toPod } from '../../src/adapters/kube/convert.js';
+import { toPod } from '../../src/extender/convert.js';
 import type { CoreConfig } from '../../src/core/config.js';
 import { GiB, makeLocalStorageClass, makeNode, makePod, makePv, makePvc } from '../support/builders.js';
 

@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ClusterState } from '../../src/core/state.js';
 import { defaultCoreConfig } from '../../src/config/extender.js';
-import { loadSnapshotObjects } from '../../src/adapters/kube/snapshot.js';
+import { loadSnapshotObjects } from '../../src/extender/snapshot.js';
 import { filterPod, prioritizePod } from '../../src/core/filter.js';
 import { vgFreeBytes, vgVerdict, podVolumeNeeds } from '../../src/core/lvm.js';
-import { toPod } from '../../src/adapters/kube/convert.js';
+import { toPod } from '../../src/extender/convert.js';
 import type { LvmSteering } from '../../src/core/config.js';
 import { MiB, makeLocalStorageClass, makeNode, makePod, makePvc } from '../support/builders.js';
 

@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { CoreV1Api, StorageV1Api, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExtenderApp, type ExtenderApp } from '../../src/app.js';
+import { createExtenderApp, type ExtenderApp } from '../../src/extender/assemble.js';
 import { loadExtenderConfig } from '../../src/config/extender.js';
 import { parseCapacityReport } from '../../src/wire/capacity.js';
 import {

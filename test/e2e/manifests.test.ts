@@ -19,8 +19,8 @@ import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, type V1Pod } from '@k
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { createExtenderApp, type ExtenderApp } from '../../src/app.js';
-import { collectStatus, renderStatus } from '../../src/adapters/kube/status.js';
+import { createExtenderApp, type ExtenderApp } from '../../src/extender/assemble.js';
+import { collectStatus, renderStatus } from '../../src/cli/status.js';
 import { NrmKube } from '../../src/adapters/kube/nrm-kube.js';
 import type { AgentLog } from '../../src/agent/agent.js';
 import { loadExtenderConfig } from '../../src/config/extender.js';

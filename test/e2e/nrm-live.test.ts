@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { CoreV1Api, PatchStrategy, StorageV1Api, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createExtenderApp, type ExtenderApp } from '../../src/app.js';
+import { createExtenderApp, type ExtenderApp } from '../../src/extender/assemble.js';
 import { loadExtenderConfig } from '../../src/config/extender.js';
 import { formatBytes } from '../../src/core/quantity.js';
 import { parseCapacityReport, type CapacityReport, type VolumeGroupReport } from '../../src/wire/capacity.js';

@@ -13,7 +13,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { parseTopologyConfig } from '../../src/agent/topology.js';
 import { loadExtenderConfig } from '../../src/config/extender.js';
 import { loadNodeResourceManagerConfig } from '../../src/config/node-resource-manager.js';
-import { GANG_EVENT_REASONS } from '../../src/adapters/kube/status.js';
+import { GANG_EVENT_REASONS } from '../../src/cli/status.js';
 import * as keys from '../../src/wire/keys.js';
 import { EXTENDER_CALLS, EXTENDER_DENIED, NRM_CALLS, NRM_DENIED, type ApiCall } from './rbac-expectations.js';
 
@@ -338,14 +338,14 @@ describe('docs/metrics.md', () => {
   const doc = read('docs/metrics.md');
   const metricNames = (file: string) => [...read(file).matchAll(/name: '([a-z_]+)'/g)].map((m) => m[1] as string);
 
-  it.each([['src/adapters/http/metrics.ts'], ['src/adapters/metrics/nrm-metrics.ts']])('lists every metric of %s', (file) => {
+  it.each([['src/extender/metrics.ts'], ['src/adapters/metrics/nrm-metrics.ts']])('lists every metric of %s', (file) => {
     const names = metricNames(file);
     expect(names.length).toBeGreaterThan(5);
     for (const n of names) expect(doc, n).toContain(`\`${n}\``);
   });
 
   it('lists every gang Event reason, and status.ts knows the same reasons as events.ts', () => {
-    const fromEvents = [...read('src/adapters/kube/events.ts').matchAll(/reason: '(Gang[A-Za-z]+)'/g)].map((m) => m[1]);
+    const fromEvents = [...read('src/extender/kube/events.ts').matchAll(/reason: '(Gang[A-Za-z]+)'/g)].map((m) => m[1]);
     expect([...fromEvents].sort()).toEqual([...GANG_EVENT_REASONS].sort());
     for (const r of fromEvents) expect(doc).toContain(`\`${r}\``);
   });

@@ -21,7 +21,7 @@ export const SECONDARY_SCHEDULER_USER = 'system:serviceaccount:kube-system:edge-
 /** The groups the API server gives a ServiceAccount token. */
 export const serviceAccountGroups = (namespace: string): string[] => ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'];
 
-/** src/adapters/kube/cluster.ts (reflectors, binder) and events.ts. */
+/** src/extender/kube/cluster.ts (reflectors, binder) and events.ts. */
 export const EXTENDER_CALLS: readonly ApiCall[] = [
   { group: '', resource: 'nodes', verb: 'list', why: 'reflector nodes: listNode (paged)' },
   { group: '', resource: 'nodes', verb: 'watch', why: 'reflector nodes: watch /api/v1/nodes' },

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { expandWorkload } from '../../src/adapters/kube/workloads.js';
+import { expandWorkload } from '../../src/extender/workloads.js';
 import { startExtenderProcess, type ExtenderProcess } from '../support/extender-process.js';
 
 const SNAPSHOT = 'test/fixtures/seed-8.3-snapshot.yaml';

@@ -4,10 +4,10 @@ import { pino } from 'pino';
 import { ClusterState } from '../../src/core/state.js';
 import type { CoreConfig } from '../../src/core/config.js';
 import { defaultCoreConfig } from '../../src/config/extender.js';
-import { buildServer, type Binder, type Readiness } from '../../src/adapters/http/server.js';
-import { createExtenderMetrics } from '../../src/adapters/http/metrics.js';
-import { loadSnapshotObjects, snapshotBinder } from '../../src/adapters/kube/snapshot.js';
-import { GangRuntimeImpl } from '../../src/adapters/gang-runtime.js';
+import { buildServer, type Binder, type Readiness } from '../../src/extender/http/routes.js';
+import { createExtenderMetrics } from '../../src/extender/metrics.js';
+import { loadSnapshotObjects, snapshotBinder } from '../../src/extender/snapshot.js';
+import { GangRuntimeImpl } from '../../src/extender/barrier.js';
 
 export interface TestExtender {
   app: ReturnType<typeof buildServer>;

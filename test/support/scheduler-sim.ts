@@ -4,7 +4,7 @@
 // forgets the assumed pod and requeues it with back-off. Time is virtual: `step` advances it.
 
 import { placementVerdict, resourceVerdict, addResources } from '../../src/core/fit.js';
-import { toNode, toPod } from '../../src/adapters/kube/convert.js';
+import { toNode, toPod } from '../../src/extender/convert.js';
 import type { NodeModel, PodModel, Resources } from '../../src/core/model.js';
 import type { TestExtender } from './extender.js';
 import { post } from './extender.js';

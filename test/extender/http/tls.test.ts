@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { loadExtenderConfig } from '../../../src/config/extender.js';
-import { createExtenderApp, type ExtenderApp } from '../../../src/app.js';
+import { createExtenderApp, type ExtenderApp } from '../../../src/extender/assemble.js';
 import { makeNode, makePod } from '../../support/builders.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'extender-tls-'));

@@ -6,7 +6,7 @@ import { placementVerdict, resourceVerdict } from '../core/fit.js';
 import { filterPod, prioritizePod } from '../core/filter.js';
 import type { PodModel } from '../core/model.js';
 import type { ClusterState } from '../core/state.js';
-import type { GangPlanner } from '../core/gang.js';
+import type { GangPlanner } from '../core/gang/planner.js';
 
 export interface NodeVerdict {
   node: string;

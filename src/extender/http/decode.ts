@@ -3,7 +3,7 @@
 // the top level is checked (never validate a megabyte NodeList field by field on the hot path).
 
 import type { KubeObject, NodeList } from '../../wire/extender.js';
-import { badRequest } from './errors.js';
+import { badRequest } from '../errors.js';
 
 type Obj = Record<string, unknown>;
 

@@ -6,15 +6,15 @@ import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { ExtenderConfig } from './config/extender.js';
-import { ClusterState } from './core/state.js';
-import type { GangEvent } from './core/gang.js';
-import { buildServer, type Binder, type Readiness } from './adapters/http/server.js';
-import { createExtenderMetrics, type ExtenderMetrics } from './adapters/http/metrics.js';
-import { startLiveCluster } from './adapters/kube/cluster.js';
-import { loadSnapshotFile, snapshotBinder, snapshotClock } from './adapters/kube/snapshot.js';
-import { GangRuntimeImpl } from './adapters/gang-runtime.js';
-import { GangEventRecorder } from './adapters/kube/events.js';
+import type { ExtenderConfig } from '../config/extender.js';
+import { ClusterState } from '../core/state.js';
+import type { GangEvent } from '../core/gang/planner.js';
+import { buildServer, type Binder, type Readiness } from './http/routes.js';
+import { createExtenderMetrics, type ExtenderMetrics } from './metrics.js';
+import { startLiveCluster } from './kube/cluster.js';
+import { loadSnapshotFile, snapshotBinder, snapshotClock } from './snapshot.js';
+import { GangRuntimeImpl } from './barrier.js';
+import { GangEventRecorder } from './kube/events.js';
 
 export interface ExtenderApp {
   app: FastifyInstance;

@@ -8,11 +8,11 @@ import { filterPod, prioritizePod, type NodeLookup } from '../../core/filter.js'
 import { checkBind } from '../../core/bind.js';
 import type { NodeModel } from '../../core/model.js';
 import type { ExtenderBindingResult, ExtenderFilterResult, HostPriorityList, KubeObject } from '../../wire/extender.js';
-import { toNode, toPod } from '../kube/convert.js';
+import { toNode, toPod } from '../convert.js';
 import { decodeBindingArgs, decodeExtenderArgs, nodeListOf, type DecodedArgs, type DecodedBind } from './decode.js';
-import { ExtenderError } from './errors.js';
-import type { ExtenderMetrics } from './metrics.js';
-import type { GangRuntime } from '../../core/gang.js';
+import { ExtenderError } from '../errors.js';
+import type { ExtenderMetrics } from '../metrics.js';
+import type { GangRuntime } from '../../core/gang/planner.js';
 import type { PodModel } from '../../core/model.js';
 import { LRUCache } from 'lru-cache';
 

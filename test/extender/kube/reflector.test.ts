@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Reflector, type Sink } from '../../../src/adapters/kube/reflector.js';
+import { Reflector, type Sink } from '../../../src/extender/kube/reflector.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

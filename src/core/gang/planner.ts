@@ -20,16 +20,16 @@
 // gangs first). A gang that has waited longer than `headAfterMs` and would fit the cluster's
 // allocatable becomes the head: gangs ranked after it may not plan until it has been placed.
 
-import type { NodeModel, PodModel, Resources } from './model.js';
-import type { FilterOutcome, NodeLookup, Score } from './filter.js';
-import type { ExtenderBindingArgs } from '../wire/extender.js';
-import { ClusterState, groupKeyOf } from './state.js';
-import { placementVerdict, addResources } from './fit.js';
-import { podVolumeNeeds, vgVerdict, type PodVolumes } from './lvm.js';
-import { formatResource } from './quantity.js';
+import type { NodeModel, PodModel, Resources } from '../model.js';
+import type { FilterOutcome, NodeLookup, Score } from '../filter.js';
+import type { ExtenderBindingArgs } from '../../wire/extender.js';
+import { ClusterState, groupKeyOf } from '../state.js';
+import { placementVerdict, addResources } from '../fit.js';
+import { podVolumeNeeds, vgVerdict, type PodVolumes } from '../lvm.js';
+import { formatResource } from '../quantity.js';
 import {
   ANNOTATION_BARRIER_TIMEOUT_SECONDS, ANNOTATION_SAME_NODE_LABEL, LABEL_POD_GROUP_MIN_AVAILABLE,
-} from '../wire/keys.js';
+} from '../../wire/keys.js';
 
 export interface GangEngine {
   /** null: not a gang member (or a member the gang no longer constrains); decide as an ordinary pod. */

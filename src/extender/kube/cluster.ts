@@ -4,10 +4,10 @@
 import { CoreV1Api, StorageV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ClusterState } from '../../core/state.js';
-import { toNode, toPod, toPv, toPvc, toStorageClass } from './convert.js';
+import { toNode, toPod, toPv, toPvc, toStorageClass } from '../convert.js';
 import { Reflector, type ListPage, type Sink } from './reflector.js';
-import type { Binder, Readiness } from '../http/server.js';
-import { ExtenderError } from '../http/errors.js';
+import type { Binder, Readiness } from '../http/routes.js';
+import { ExtenderError } from '../errors.js';
 import { createBindingClient } from './binding.js';
 import type { DecodedBind } from '../http/decode.js';
 

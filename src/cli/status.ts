@@ -7,10 +7,10 @@
 // The functions that shape and render are pure (tested on objects); collectStatus does the I/O.
 
 import { CoreV1Api, type CoreV1Event, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
-import { parseCapacityReport } from '../../wire/capacity.js';
-import { ANNOTATION_VG_CAPACITY, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_MIN_AVAILABLE, LABEL_POD_GROUP_NAME } from '../../wire/keys.js';
+import { parseCapacityReport } from '../wire/capacity.js';
+import { ANNOTATION_VG_CAPACITY, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_MIN_AVAILABLE, LABEL_POD_GROUP_NAME } from '../wire/keys.js';
 
-/** Event reasons the extender records on gang members (adapters/kube/events.ts), in the order of a gang's life. */
+/** Event reasons the extender records on gang members (src/extender/kube/events.ts), in the order of a gang's life. */
 export const GANG_EVENT_REASONS: readonly string[] = Object.freeze([
   'GangWaitingForMembers',
   'GangUnschedulable',

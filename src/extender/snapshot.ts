@@ -4,9 +4,9 @@
 
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import type { ClusterState } from '../../core/state.js';
+import type { ClusterState } from '../core/state.js';
 import { toNode, toPod, toPv, toPvc, toStorageClass } from './convert.js';
-import type { Binder } from '../http/server.js';
+import type { Binder } from './http/routes.js';
 
 export interface SnapshotLoad {
   counts: Record<string, number>;

@@ -5,9 +5,9 @@
 import type { ExtenderBindingArgs } from '../wire/extender.js';
 import type { PodModel } from '../core/model.js';
 import type { FilterOutcome, NodeLookup, Score } from '../core/filter.js';
-import { GangPlanner, type GangEvent, type GangRuntime } from '../core/gang.js';
+import { GangPlanner, type GangEvent, type GangRuntime } from '../core/gang/planner.js';
 import type { ClusterState } from '../core/state.js';
-import { ExtenderError } from './http/errors.js';
+import { ExtenderError } from './errors.js';
 
 interface Held {
   args: ExtenderBindingArgs;

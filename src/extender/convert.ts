@@ -4,13 +4,13 @@
 
 import type {
   NodeCapacity, NodeModel, NodeSelectorTerm, PodModel, PvcModel, PvModel, Resources, StorageClassModel, Taint, Toleration, VgCapacity,
-} from '../../core/model.js';
-import { addResources } from '../../core/fit.js';
-import { parseQuantity } from '../../core/quantity.js';
-import { parseAlibabaTopology, parseCapacityReport } from '../../wire/capacity.js';
+} from '../core/model.js';
+import { addResources } from '../core/fit.js';
+import { parseQuantity } from '../core/quantity.js';
+import { parseAlibabaTopology, parseCapacityReport } from '../wire/capacity.js';
 import {
   ANNOTATION_ALIBABA_STORAGE_TOPOLOGY, ANNOTATION_SELECTED_NODE, ANNOTATION_SELECTED_NODE_BETA, ANNOTATION_VG_CAPACITY, STORAGE_CLASS_VG_PARAMETER,
-} from '../../wire/keys.js';
+} from '../wire/keys.js';
 
 type Obj = Record<string, unknown>;
 

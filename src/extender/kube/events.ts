@@ -5,7 +5,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
-import type { GangEvent } from '../../core/gang.js';
+import type { GangEvent } from '../../core/gang/planner.js';
 import type { ClusterState } from '../../core/state.js';
 
 const REASONS: Record<GangEvent['kind'], { reason: string; type: 'Normal' | 'Warning' }> = {

@@ -13,8 +13,8 @@ import {
   nodesFromNodes,
   renderStatus,
   type ClusterStatus,
-} from '../../../src/adapters/kube/status.js';
-import { ANNOTATION_VG_CAPACITY, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_MIN_AVAILABLE, LABEL_POD_GROUP_NAME } from '../../../src/wire/keys.js';
+} from '../../src/cli/status.js';
+import { ANNOTATION_VG_CAPACITY, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_MIN_AVAILABLE, LABEL_POD_GROUP_NAME } from '../../src/wire/keys.js';
 
 const GiB = 1024 ** 3;
 
