@@ -5,7 +5,7 @@
 //   W3  one local-LVM PVC: ours only (pods/s, over-commit count, must be 0)
 //   W4  contention:        20 gangs each needing 60 % of the GPUs; partly bound gangs, time until all ran
 //
-// Each (node count, workload, side) gets a fresh etcd + kube-apiserver (test/harness/controlplane.ts),
+// Each (node count, workload, side) gets a fresh etcd + kube-apiserver (src/localcluster/controlplane.ts),
 // N Ready Node objects, and every pod created before kube-scheduler starts; the bound count is then
 // sampled from a watch (1 s for throughput as scheduler_perf does, 100 ms for gang states). The
 // extender runs as a child process so its CPU seconds and peak RSS come from /proc, and during W1 it
@@ -26,10 +26,10 @@ import {
   type KubeConfig, type V1CustomResourceDefinition, type V1PersistentVolume, type V1Pod,
 } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { freePort, httpGet, startControlPlane, type ControlPlane } from '../test/harness/controlplane.js';
-import { GiB, createNodes, createPods, createPvc, ensureStorageClass, inBatches, makeNode, makePod, makePvc, waitFor, type PodBuilder } from '../test/harness/fixtures.js';
-import { startFakeProvisioner, type FakeProvisioner } from '../test/harness/provisioner.js';
-import { parseQuantityBytes } from '../test/harness/quantity.js';
+import { freePort, httpGet, startControlPlane, type ControlPlane } from '../src/localcluster/controlplane.js';
+import { GiB, createNodes, createPods, createPvc, ensureStorageClass, inBatches, makeNode, makePod, makePvc, waitFor, type PodBuilder } from '../src/localcluster/objects.js';
+import { startFakeProvisioner, type FakeProvisioner } from '../src/localcluster/provisioner.js';
+import { parseQuantityBytes } from '../src/localcluster/quantity.js';
 import { DEFAULT_VG_NAME, LABEL_LOCAL_STORAGE, STORAGE_CLASS_VG_PARAMETER } from '../src/wire/keys.js';
 import {
   histogramMean, histogramQuantile, parseProm, renderMarkdown, summariseCpuProfile, sumBy,

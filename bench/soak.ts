@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CoreV1Api, StorageV1Api } from '@kubernetes/client-node';
-import { startControlPlane, freePort } from '../test/harness/controlplane.js';
-import { GiB, createNodes, createPods, createPvc, ensureStorageClass, inBatches, makeCapacityReport, makeNode, makePod, makePvc, waitFor } from '../test/harness/fixtures.js';
-import { startFakeProvisioner } from '../test/harness/provisioner.js';
+import { startControlPlane, freePort } from '../src/localcluster/controlplane.js';
+import { GiB, createNodes, createPods, createPvc, ensureStorageClass, inBatches, makeCapacityReport, makeNode, makePod, makePvc, waitFor } from '../src/localcluster/objects.js';
+import { startFakeProvisioner } from '../src/localcluster/provisioner.js';
 import { ANNOTATION_VG_CAPACITY } from '../src/wire/keys.js';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 

@@ -16,11 +16,11 @@ import { podVolumeNeeds, vgFreeBytes, vgVerdict } from '../core/lvm.js';
 import { formatBytes } from '../core/quantity.js';
 import { parseCapacityReport } from '../wire/capacity.js';
 import { ANNOTATION_VG_CAPACITY, DEFAULT_LOCAL_STORAGE_CLASS, DEFAULT_VG_NAME, LABEL_EDGE_WORKER, LABEL_LOCAL_STORAGE } from '../wire/keys.js';
-import { GiB, createNodes, createPods, createPvc, ensureStorageClass, listPods, makeLocalLvmStorageClass, makeNode, waitFor } from '../../test/harness/fixtures.js';
-import { LoopLab, requireRootAndTools, seedConfigMap } from '../../test/lvm/lab.js';
+import { GiB, createNodes, createPods, createPvc, ensureStorageClass, listPods, makeLocalLvmStorageClass, makeNode, waitFor } from '../localcluster/objects.js';
+import { LoopLab, requireRootAndTools, seedConfigMap } from '../localcluster/loop-lab.js';
 import { parse as parseYaml } from 'yaml';
-import { LVM_POD_NAME, LVM_PVC_NAME, TFJOB_MIN_AVAILABLE, TFJOB_NAME, seedLvmPod, seedLvmPvc, tfJobPods } from '../../test/harness/seed002.js';
-import { startStack, type Stack } from '../../test/harness/stack.js';
+import { LVM_POD_NAME, LVM_PVC_NAME, TFJOB_MIN_AVAILABLE, TFJOB_NAME, seedLvmPod, seedLvmPvc, tfJobPods } from '../localcluster/seed002.js';
+import { startStack, type Stack } from '../localcluster/stack.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const BUILD_SCRIPT = resolve(REPO_ROOT, 'test/controlplane/build.sh');

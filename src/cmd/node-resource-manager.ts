@@ -10,12 +10,12 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { NodeAgent, type AgentLog, type PublisherPort } from '../agent/agent.js';
 import { runOffline } from '../agent/offline.js';
-import { FileStateCache } from '../adapters/fs/nrm-state.js';
-import { NrmKube, loadNrmKubeConfig } from '../adapters/kube/nrm-kube.js';
-import { LvmClient } from '../adapters/lvm/lvm.js';
-import { PauseAfterPvcreateRunner } from '../adapters/lvm/pause-hook.js';
-import { ExecRunner, type CommandRunner } from '../adapters/lvm/runner.js';
-import { NrmMetrics, metricsHandler } from '../adapters/metrics/nrm-metrics.js';
+import { FileStateCache } from '../agent/state-cache.js';
+import { NrmKube, loadNrmKubeConfig } from '../agent/kube.js';
+import { LvmClient } from '../agent/lvm/client.js';
+import { PauseAfterPvcreateRunner } from '../agent/lvm/pause-hook.js';
+import { ExecRunner, type CommandRunner } from '../agent/lvm/runner.js';
+import { NrmMetrics, metricsHandler } from '../agent/metrics.js';
 import { NRM_OPTIONS, loadNodeResourceManagerConfig, nrmUsage, type NodeResourceManagerConfig } from '../config/node-resource-manager.js';
 import { NRM_COMPONENT } from '../wire/keys.js';
 

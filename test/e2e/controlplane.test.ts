@@ -9,7 +9,7 @@ import { ApiException, CoreV1Api, StorageV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOTATION_SELECTED_NODE, ANNOTATION_VG_CAPACITY, DEFAULT_VG_NAME } from '../../src/wire/keys.js';
 import { parseCapacityReport } from '../../src/wire/capacity.js';
-import { isPidAlive, startControlPlane, type ControlPlane } from '../harness/controlplane.js';
+import { isPidAlive, startControlPlane, type ControlPlane } from '../../src/localcluster/controlplane.js';
 import {
   GiB,
   createNodes,
@@ -22,8 +22,8 @@ import {
   makePod,
   makePvc,
   waitFor,
-} from '../harness/fixtures.js';
-import { startFakeProvisioner, type FakeProvisioner } from '../harness/provisioner.js';
+} from '../../src/localcluster/objects.js';
+import { startFakeProvisioner, type FakeProvisioner } from '../../src/localcluster/provisioner.js';
 
 const VANILLA_SCHEDULER_CONFIG = `apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration

@@ -10,7 +10,7 @@
 // VolumeBinding PreBind writes selected-node and then waits for the claim to be bound, so that
 // member never reaches the extender's bind verb, while the other members are held at the barrier.
 //
-// Not covered: an etcd restart. The harness (test/harness/controlplane.ts) can stop and start
+// Not covered: an etcd restart. The harness (src/localcluster/controlplane.ts) can stop and start
 // kube-apiserver only; etcd keeps running throughout.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,15 +25,15 @@ import { parseCapacityReport } from '../../src/wire/capacity.js';
 import {
   ANNOTATION_SELECTED_NODE, ANNOTATION_VG_CAPACITY, DEFAULT_VG_NAME, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_MIN_AVAILABLE, LABEL_POD_GROUP_NAME,
 } from '../../src/wire/keys.js';
-import { freePort, isPidAlive, startControlPlane, type ControlPlane } from '../harness/controlplane.js';
+import { freePort, isPidAlive, startControlPlane, type ControlPlane } from '../../src/localcluster/controlplane.js';
 import {
   GiB, createNodes, createPods, createPvc, ensureStorageClass, inBatches, isConflict, isNotFound, listPods, makeNode, makePod, makePvc, waitFor,
   type NodeBuilder, type PodBuilder, type PvcBuilder,
-} from '../harness/fixtures.js';
+} from '../../src/localcluster/objects.js';
 import { GangMonitor } from '../harness/gang-monitor.js';
-import { startFakeProvisioner, type FakeProvisioner } from '../harness/provisioner.js';
-import { parseQuantityBytes } from '../harness/quantity.js';
-import { SHIPPED_SCHEDULER_CONFIG } from '../harness/stack.js';
+import { startFakeProvisioner, type FakeProvisioner } from '../../src/localcluster/provisioner.js';
+import { parseQuantityBytes } from '../../src/localcluster/quantity.js';
+import { SHIPPED_SCHEDULER_CONFIG } from '../../src/localcluster/stack.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const FAULT_LABEL = 'e2e.edge-gang.io/fault';

@@ -21,15 +21,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { createExtenderApp, type ExtenderApp } from '../../src/extender/assemble.js';
 import { collectStatus, renderStatus } from '../../src/cli/status.js';
-import { NrmKube } from '../../src/adapters/kube/nrm-kube.js';
+import { NrmKube } from '../../src/agent/kube.js';
 import type { AgentLog } from '../../src/agent/agent.js';
 import { loadExtenderConfig } from '../../src/config/extender.js';
 import { ANNOTATION_VG_CAPACITY, LABEL_LOCAL_STORAGE, TOPO_CONFIGMAP_NAME, TOPO_CONFIGMAP_NAMESPACE } from '../../src/wire/keys.js';
 import { parseCapacityReport } from '../../src/wire/capacity.js';
 import { RawKube, describeObject, parseManifests, type KubeObject } from '../harness/apply.js';
-import { freePort, patchSchedulerConfig, startControlPlane, type ControlPlane } from '../harness/controlplane.js';
-import { GiB, createNodes, createPods, createPvc, makeCapacityReport, makeNode, makePod, makePvc, waitFor } from '../harness/fixtures.js';
-import { startFakeProvisioner, type FakeProvisioner } from '../harness/provisioner.js';
+import { freePort, patchSchedulerConfig, startControlPlane, type ControlPlane } from '../../src/localcluster/controlplane.js';
+import { GiB, createNodes, createPods, createPvc, makeCapacityReport, makeNode, makePod, makePvc, waitFor } from '../../src/localcluster/objects.js';
+import { startFakeProvisioner, type FakeProvisioner } from '../../src/localcluster/provisioner.js';
 import {
   EXTENDER_CALLS,
   EXTENDER_DENIED,

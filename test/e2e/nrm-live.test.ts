@@ -32,11 +32,11 @@ import {
   TOPO_CONFIGMAP_NAME,
   TOPO_CONFIGMAP_NAMESPACE,
 } from '../../src/wire/keys.js';
-import { LAST_CONFIG_FILE, LAST_LABELS_FILE } from '../../src/adapters/fs/nrm-state.js';
-import { startControlPlane, type ControlPlane } from '../harness/controlplane.js';
-import { createNodes, createPods, createPvc, ensureStorageClass, makeLocalLvmStorageClass, makeNode, makePod, makePvc, waitFor } from '../harness/fixtures.js';
-import { startFakeProvisioner, type FakeProvisioner } from '../harness/provisioner.js';
-import { LoopLab, TEST_LVM_CONFIG, sh } from '../lvm/lab.js';
+import { LAST_CONFIG_FILE, LAST_LABELS_FILE } from '../../src/agent/state-cache.js';
+import { startControlPlane, type ControlPlane } from '../../src/localcluster/controlplane.js';
+import { createNodes, createPods, createPvc, ensureStorageClass, makeLocalLvmStorageClass, makeNode, makePod, makePvc, waitFor } from '../../src/localcluster/objects.js';
+import { startFakeProvisioner, type FakeProvisioner } from '../../src/localcluster/provisioner.js';
+import { LoopLab, TEST_LVM_CONFIG, sh } from '../../src/localcluster/loop-lab.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'src', 'cmd', 'node-resource-manager.ts');

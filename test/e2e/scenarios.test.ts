@@ -12,11 +12,11 @@ import { parseCapacityReport } from '../../src/wire/capacity.js';
 import {
   GiB, createNodes, createPods, createPvc, ensureStorageClass, forceDeletePods, inBatches, isConflict, isNotFound, listPods, makeNode, makePod, makePvc, waitFor,
   type NodeBuilder,
-} from '../harness/fixtures.js';
-import { parseQuantityBytes } from '../harness/quantity.js';
-import { LVM_POD_NAME, LVM_PVC_NAME, TFJOB_NAME, seedLvmPod, seedLvmPvc, tfJobPods } from '../harness/seed002.js';
+} from '../../src/localcluster/objects.js';
+import { parseQuantityBytes } from '../../src/localcluster/quantity.js';
+import { LVM_POD_NAME, LVM_PVC_NAME, TFJOB_NAME, seedLvmPod, seedLvmPvc, tfJobPods } from '../../src/localcluster/seed002.js';
 import { GangMonitor } from '../harness/gang-monitor.js';
-import { startStack, type Stack } from '../harness/stack.js';
+import { startStack, type Stack } from '../../src/localcluster/stack.js';
 
 const SCENARIO_LABEL = 'e2e.edge-gang.io/scenario';
 const MiB = 1024 ** 2;

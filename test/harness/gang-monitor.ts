@@ -5,7 +5,7 @@
 
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { LABEL_POD_GROUP_MIN_AVAILABLE, LABEL_POD_GROUP_NAME } from '../../src/wire/keys.js';
-import { listPods } from './fixtures.js';
+import { listPods } from '../../src/localcluster/objects.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

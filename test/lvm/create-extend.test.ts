@@ -3,10 +3,10 @@
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runOffline } from '../../src/agent/offline.js';
-import { LvmClient } from '../../src/adapters/lvm/lvm.js';
-import { RecordingRunner } from '../../src/adapters/lvm/recording-runner.js';
-import { ExecRunner } from '../../src/adapters/lvm/runner.js';
-import { LoopLab, seedConfigMap } from './lab.js';
+import { LvmClient } from '../../src/agent/lvm/client.js';
+import { RecordingRunner } from '../../src/agent/lvm/recording-runner.js';
+import { ExecRunner } from '../../src/agent/lvm/runner.js';
+import { LoopLab, seedConfigMap } from '../../src/localcluster/loop-lab.js';
 
 const LABELS = { 'kubernetes.io/storagetype': 'lvm' };
 const MUTATING = ['pvcreate', 'vgcreate', 'vgextend'];

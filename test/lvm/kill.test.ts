@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LoopLab, TEST_LVM_CONFIG, seedConfigMap } from './lab.js';
+import { LoopLab, TEST_LVM_CONFIG, seedConfigMap } from '../../src/localcluster/loop-lab.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'src', 'cmd', 'node-resource-manager.ts');

@@ -338,7 +338,7 @@ describe('docs/metrics.md', () => {
   const doc = read('docs/metrics.md');
   const metricNames = (file: string) => [...read(file).matchAll(/name: '([a-z_]+)'/g)].map((m) => m[1] as string);
 
-  it.each([['src/extender/metrics.ts'], ['src/adapters/metrics/nrm-metrics.ts']])('lists every metric of %s', (file) => {
+  it.each([['src/extender/metrics.ts'], ['src/agent/metrics.ts']])('lists every metric of %s', (file) => {
     const names = metricNames(file);
     expect(names.length).toBeGreaterThan(5);
     for (const n of names) expect(doc, n).toContain(`\`${n}\``);

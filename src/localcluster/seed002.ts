@@ -3,8 +3,8 @@
 // 8.3's PVC lvm-pvc-test (50Mi, csi-local-lvm) with the local-test Deployment's pod template.
 
 import type { V1Pod } from '@kubernetes/client-node';
-import { LABEL_EDGE_WORKER } from '../../src/wire/keys.js';
-import { makePod, makePvc, type PodBuilder, type PvcBuilder } from './fixtures.js';
+import { LABEL_EDGE_WORKER } from '../wire/keys.js';
+import { makePod, makePvc, type PodBuilder, type PvcBuilder } from './objects.js';
 
 export const TFJOB_NAME = 'tf-smoke-gpu';
 export const TFJOB_MIN_AVAILABLE = 5;

@@ -8,9 +8,9 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LvmClient } from '../../src/adapters/lvm/lvm.js';
-import { RecordingRunner } from '../../src/adapters/lvm/recording-runner.js';
-import { ExecRunner } from '../../src/adapters/lvm/runner.js';
+import { LvmClient } from '../agent/lvm/client.js';
+import { RecordingRunner } from '../agent/lvm/recording-runner.js';
+import { ExecRunner } from '../agent/lvm/runner.js';
 
 const TOOLS: Record<string, string> = {
   pvcreate: 'lvm2', vgcreate: 'lvm2', vgextend: 'lvm2', vgremove: 'lvm2', pvs: 'lvm2', vgs: 'lvm2',

@@ -8,10 +8,10 @@
 import { resolve } from 'node:path';
 import { CoreV1Api, StorageV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { createExtenderApp, type ExtenderApp } from '../../src/extender/assemble.js';
-import { loadExtenderConfig } from '../../src/config/extender.js';
+import { createExtenderApp, type ExtenderApp } from '../extender/assemble.js';
+import { loadExtenderConfig } from '../config/extender.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
-import { waitFor } from './fixtures.js';
+import { waitFor } from './objects.js';
 import { startFakeProvisioner, type FakeProvisioner } from './provisioner.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');

@@ -13,7 +13,7 @@ import {
   type V1Taint,
   type V1Toleration,
 } from '@kubernetes/client-node';
-import { CAPACITY_REPORT_VERSION, type CapacityReport, type VolumeGroupReport } from '../../src/wire/capacity.js';
+import { CAPACITY_REPORT_VERSION, type CapacityReport, type VolumeGroupReport } from '../wire/capacity.js';
 import {
   ANNOTATION_VG_CAPACITY,
   DEFAULT_LOCAL_PROVISIONER,
@@ -23,7 +23,7 @@ import {
   LABEL_POD_GROUP_NAME,
   RESOURCE_GPU,
   STORAGE_CLASS_VG_PARAMETER,
-} from '../../src/wire/keys.js';
+} from '../wire/keys.js';
 
 export const GiB = 1024 ** 3;
 const LABEL_HOSTNAME = 'kubernetes.io/hostname';

@@ -29,7 +29,7 @@ import {
   type V1PersistentVolumeClaim,
   type V1StorageClass,
 } from '@kubernetes/client-node';
-import { parseCapacityReport, type CapacityReport } from '../../src/wire/capacity.js';
+import { parseCapacityReport, type CapacityReport } from '../wire/capacity.js';
 import {
   ANNOTATION_SELECTED_NODE,
   ANNOTATION_SELECTED_NODE_BETA,
@@ -37,7 +37,7 @@ import {
   DEFAULT_LOCAL_PROVISIONER,
   DEFAULT_VG_NAME,
   STORAGE_CLASS_VG_PARAMETER,
-} from '../../src/wire/keys.js';
+} from '../wire/keys.js';
 import { parseQuantityBytes } from './quantity.js';
 
 // Well-known PV/PVC annotations (k8s.io/component-helpers storage/volume and the PV controller).
