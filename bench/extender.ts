@@ -7,12 +7,8 @@
 import { request, Agent } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { ClusterState } from '../src/core/state.js';
-import { defaultCoreConfig } from '../src/config/extender.js';
-import { buildServer } from '../src/extender/http/routes.js';
-import { GangRuntimeImpl } from '../src/extender/barrier.js';
-import { createExtenderMetrics } from '../src/extender/metrics.js';
-import { loadSnapshotObjects, snapshotBinder } from '../src/extender/snapshot.js';
+import { loadExtenderConfig } from '../src/config/extender.js';
+import { createExtenderApp } from '../src/extender/assemble.js';
 import { GiB, makeLocalStorageClass, makeNode, makePod, makePvc } from '../test/support/builders.js';
 import { toPod } from '../src/extender/convert.js';
 
@@ -30,13 +26,11 @@ async function main(): Promise<void> {
   for (let i = 0; i < NODES; i++) objs.push(makeNode(`node-${i}`).localStorage().gpus(4).vg('volumegroup1', 100 * GiB, (20 + (i % 80)) * GiB, new Date().toISOString()).build());
   for (let i = 0; i < PODS; i++) objs.push(makePod(`bound-${i}`).cpu('100m').mem('128Mi').on(`node-${i % NODES}`).build());
   objs.push(makePvc('data', '10Gi'));
-  const state = new ClusterState(defaultCoreConfig());
-  loadSnapshotObjects(state, objs);
-  const gang = new GangRuntimeImpl(state, { clock: Date.now, timers: false });
-  const app = buildServer({
-    gang, state, binder: snapshotBinder, readiness: () => ({ ready: true, reason: 'bench' }), clock: Date.now,
-    logger: pino({ level: 'silent' }), metrics: createExtenderMetrics(() => state.sizes()), bodyLimitBytes: 64 << 20, keepAliveTimeoutMs: 120_000,
-  });
+  const loaded = loadExtenderConfig(['--host', '127.0.0.1', '--port', '0'], {});
+  if (loaded.kind !== 'ok') throw new Error(loaded.errors.join('; '));
+  // The same assembly as the entry point, over objects in memory; the barrier sweep is not needed here.
+  const ext = createExtenderApp(loaded.config, pino({ level: 'silent' }), { objects: objs, clock: Date.now, timers: false });
+  const { app, state } = ext;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });

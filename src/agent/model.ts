@@ -1,4 +1,4 @@
-// What the agent observes of LVM and of block devices, as plain data. Produced by agent/lvm, read by the
+// What the agent observes of LVM and of block devices, as plain data. Produced by agent/adapters/lvm, read by the
 // planner. Byte values are integers (`--units b --nosuffix`).
 
 import type { DeviceRefusalReason } from '../wire/keys.js';

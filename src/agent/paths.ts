@@ -1,6 +1,6 @@
 // Which configured device paths may ever reach a command line. Pure.
 //
-// Commands never go through a shell (agent/lvm/runner.ts), so metacharacters could not be interpreted; they
+// Commands never go through a shell (agent/adapters/lvm/runner.ts), so metacharacters could not be interpreted; they
 // are refused anyway because no real device path has them, and a path that has them is a typo or an attack.
 
 export type PathCheck =

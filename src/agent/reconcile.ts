@@ -1,5 +1,5 @@
 // One reconcile: observe LVM and the configured devices, plan, run the planned commands, observe again.
-// No Node APIs here: LVM is reached through the LvmPort that agent/lvm implements.
+// No Node APIs here: LVM is reached through the LvmPort that agent/adapters/lvm implements.
 
 import type { DesiredVg } from './desired.js';
 import type { DeviceProbe, DeviceRefusal, ObservedLvm, ObservedPv, ObservedVg } from './model.js';

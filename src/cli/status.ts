@@ -6,19 +6,16 @@
 //
 // The functions that shape and render are pure (tested on objects); collectStatus does the I/O.
 
-import { CoreV1Api, type CoreV1Event, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, type CoreV1Event, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { takeFlag, UsageError } from './args.js';
 import { parseCapacityReport } from '../wire/capacity.js';
-import { ANNOTATION_VG_CAPACITY, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_MIN_AVAILABLE, LABEL_POD_GROUP_NAME } from '../wire/keys.js';
+import { ANNOTATION_VG_CAPACITY, GANG_EVENTS, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_NAME } from '../wire/keys.js';
+import type { GangConfig } from '../core/config.js';
+import { gangSpec, type GangMemberFacts } from '../core/gang/spec.js';
+import { defaultCoreConfig } from '../config/extender.js';
 
-/** Event reasons the extender records on gang members (src/extender/kube/events.ts), in the order of a gang's life. */
-export const GANG_EVENT_REASONS: readonly string[] = Object.freeze([
-  'GangWaitingForMembers',
-  'GangUnschedulable',
-  'GangPlanned',
-  'GangBarrierTimeout',
-  'GangPlanReleased',
-  'GangScheduled',
-]);
+/** Event reasons the extender records on gang members (wire/keys.ts), in the order of a gang's life. */
+export const GANG_EVENT_REASONS: readonly string[] = Object.freeze(Object.values(GANG_EVENTS).map((e) => e.reason));
 
 export interface GangStatus {
   /** namespace/name */
@@ -99,14 +96,14 @@ function isLater(a: EventOrder, b: EventOrder): boolean {
   return !(a.rv < b.rv);
 }
 
-/**
- * Gangs from pods' pod-group labels and the extender's Events on them. Finished pods (Succeeded, Failed)
- * and pods being deleted are not members, as in the extender. The last reason is the newest gang Event
- * on any current member.
- */
-export function gangsFromPods(pods: readonly PodLike[], events: readonly EventLike[]): GangStatus[] {
-  interface Acc { members: number; bound: number; mins: Set<string> }
-  const gangs = new Map<string, Acc>();
+interface GangAcc {
+  members: GangMemberFacts[];
+  bound: number;
+}
+
+/** Members by gang key from the pods' labels (finished and deleting pods are not members), and pod -> gang for Events. */
+function membersByGang(pods: readonly PodLike[]): { gangs: Map<string, GangAcc>; byPod: Map<string, string> } {
+  const gangs = new Map<string, GangAcc>();
   /** Pod UID and namespace/name -> gang key, to attribute Events. */
   const byPod = new Map<string, string>();
   for (const p of pods) {
@@ -118,15 +115,22 @@ export function gangsFromPods(pods: readonly PodLike[], events: readonly EventLi
     const key = `${ns}/${name}`;
     let acc = gangs.get(key);
     if (!acc) {
-      acc = { members: 0, bound: 0, mins: new Set() };
+      acc = { members: [], bound: 0 };
       gangs.set(key, acc);
     }
-    acc.members++;
+    acc.members.push({
+      name: p.metadata?.name ?? '', labels: p.metadata?.labels ?? {}, annotations: p.metadata?.annotations ?? {},
+      priority: p.spec?.priority ?? 0, creationMs: toDate(p.metadata?.creationTimestamp)?.getTime() ?? 0,
+    });
     if (p.spec?.nodeName) acc.bound++;
-    acc.mins.add(p.metadata?.labels?.[LABEL_POD_GROUP_MIN_AVAILABLE] ?? '');
     if (p.metadata?.uid) byPod.set(`uid:${p.metadata.uid}`, key);
     byPod.set(`name:${ns}/${p.metadata?.name ?? ''}`, key);
   }
+  return { gangs, byPod };
+}
+
+/** The newest gang Event per gang. */
+function latestGangEvents(events: readonly EventLike[], byPod: Map<string, string>): Map<string, EventOrder & { text: string }> {
   const latest = new Map<string, EventOrder & { text: string }>();
   for (const e of events) {
     if (!e.reason || !GANG_EVENT_REASONS.includes(e.reason)) continue;
@@ -137,13 +141,25 @@ export function gangsFromPods(pods: readonly PodLike[], events: readonly EventLi
     const prev = latest.get(key);
     if (!prev || isLater(cand, prev)) latest.set(key, cand);
   }
+  return latest;
+}
+
+/**
+ * Gangs from pods' pod-group labels and the extender's Events on them. Finished pods (Succeeded, Failed)
+ * and pods being deleted are not members, as in the extender, and the group's rules are the extender's
+ * own (core/gang/spec.ts): a gang they refuse is invalid, with their reason when no Event says more.
+ */
+export function gangsFromPods(pods: readonly PodLike[], events: readonly EventLike[], rules: GangConfig = defaultCoreConfig().gang): GangStatus[] {
+  const { gangs, byPod } = membersByGang(pods);
+  const latest = latestGangEvents(events, byPod);
   const out: GangStatus[] = [];
   for (const [key, acc] of gangs) {
-    const [only] = acc.mins;
-    const min = acc.mins.size === 1 && only !== undefined && /^\d+$/.test(only) ? Number(only) : null;
-    const phase = min === null ? 'invalid' : acc.bound >= min ? 'running' : acc.members < min ? 'waiting-for-members' : 'pending';
+    const spec = gangSpec(key, acc.members, rules);
+    const min = spec.kind === 'ok' ? spec.spec.minAvailable : null;
+    const phase = min === null ? 'invalid' : acc.bound >= min ? 'running' : acc.members.length < min ? 'waiting-for-members' : 'pending';
     const last = latest.get(key);
-    out.push({ gang: key, phase, members: acc.members, minAvailable: min, bound: acc.bound, lastReason: last?.text ?? '', lastReasonAt: last?.at ?? null });
+    const lastReason = last?.text ?? (spec.kind === 'invalid' ? spec.reason : '');
+    out.push({ gang: key, phase, members: acc.members.length, minAvailable: min, bound: acc.bound, lastReason, lastReasonAt: last?.at ?? null });
   }
   return out.sort((a, b) => (a.gang < b.gang ? -1 : a.gang > b.gang ? 1 : 0));
 }
@@ -363,4 +379,30 @@ export async function collectStatus(opts: CollectOptions): Promise<ClusterStatus
     }
   }
   return { gangSource, gangs, nodes, errors };
+}
+
+// --- the command ------------------------------------------------------------------------------------------
+
+/** Runs `status`; exit code 1 when something could not be collected (what could be is still printed). */
+export async function runStatus(args: string[], write: (s: string) => void): Promise<number> {
+  const kubeconfig = takeFlag(args, 'kubeconfig');
+  const extenderUrl = takeFlag(args, 'extender');
+  const asJson = args.includes('--json');
+  if (asJson) args.splice(args.indexOf('--json'), 1);
+  if (args.length > 0) throw new UsageError(`status: unexpected argument ${args[0]}`);
+  if (kubeconfig === '' || extenderUrl === '') throw new UsageError('status: --kubeconfig and --extender need a value');
+  let kc: KubeConfig | null = new KubeConfig();
+  let kubeError = '';
+  try {
+    if (kubeconfig) kc.loadFromFile(kubeconfig);
+    else kc.loadFromDefault();
+    if (!kc.getCurrentCluster()) throw new Error('no current cluster in the kubeconfig');
+  } catch (err) {
+    kubeError = `kubeconfig: ${(err as Error).message}`;
+    kc = null;
+  }
+  const s = await collectStatus({ kubeConfig: kc, ...(extenderUrl ? { extenderUrl } : {}) });
+  if (kubeError) s.errors.unshift(kubeError);
+  write(asJson ? `${JSON.stringify(s, null, 2)}\n` : renderStatus(s, Date.now()));
+  return s.errors.length > 0 ? 1 : 0;
 }

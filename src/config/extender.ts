@@ -2,8 +2,9 @@
 // Values come from command-line flags (--port 8888) or environment variables (EXTENDER_PORT=8888);
 // flags win. The table in README.md lists the same entries.
 
-import type { CoreConfig, LvmSteering, ScoringStrategy } from '../core/config.js';
-import { DEFAULT_LOCAL_PROVISIONER, DEFAULT_LOCAL_STORAGE_CLASS, DEFAULT_VG_NAME, LABEL_LOCAL_STORAGE } from '../wire/keys.js';
+import type { CoreConfig, GangConfig, LvmSteering, ScoringStrategy } from '../core/config.js';
+import { DEFAULT_LOCAL_PROVISIONER, DEFAULT_LOCAL_STORAGE_CLASS, DEFAULT_SCHEDULER_NAME, DEFAULT_VG_NAME, LABEL_LOCAL_STORAGE } from '../wire/keys.js';
+import { bindBudgetErrors, type BindBudget } from './bind-budget.js';
 
 export interface ExtenderConfig {
   host: string;
@@ -21,8 +22,8 @@ export interface ExtenderConfig {
   tlsKeyFile: string;
   /** When set, clients must present a certificate signed by this CA (the scheduler's tlsConfig certFile/keyFile). */
   tlsClientCaFile: string;
-  /** A gang that has waited this long (quorum met, not placeable) blocks gangs ranked after it. */
-  gangHeadAfterMs: number;
+  /** Every wait on the bind path and the scheduler's timeout they must fit in (bind-budget.ts). */
+  bind: BindBudget;
   core: CoreConfig;
 }
 
@@ -52,10 +53,14 @@ export const EXTENDER_FIELDS = {
   lvmSteering: { flag: 'lvm-steering', env: 'EXTENDER_LVM_STEERING', def: 'best-node', help: 'best-node or all-fitting' },
   staleAfterMs: { flag: 'capacity-stale-after-ms', env: 'EXTENDER_CAPACITY_STALE_AFTER_MS', def: '300000', help: 'older capacity reports count as unknown' },
   reservationTtlMs: { flag: 'reservation-ttl-ms', env: 'EXTENDER_RESERVATION_TTL_MS', def: '30000', help: 'life of a volume reservation made at filter' },
-  schedulerNames: { flag: 'scheduler-names', env: 'EXTENDER_SCHEDULER_NAMES', def: 'default-scheduler', help: 'comma-separated schedulerName values served' },
+  schedulerNames: { flag: 'scheduler-names', env: 'EXTENDER_SCHEDULER_NAMES', def: DEFAULT_SCHEDULER_NAME, help: 'comma-separated schedulerName values served' },
   barrierTimeoutMs: { flag: 'barrier-timeout-ms', env: 'EXTENDER_BARRIER_TIMEOUT_MS', def: '20000', help: 'a gang bind barrier with no new member for this long fails' },
   maxBarrierTimeoutMs: { flag: 'max-barrier-timeout-ms', env: 'EXTENDER_MAX_BARRIER_TIMEOUT_MS', def: '300000', help: 'cap for the per-gang annotation' },
-  bindHoldLimitMs: { flag: 'bind-hold-limit-ms', env: 'EXTENDER_BIND_HOLD_LIMIT_MS', def: '25000', help: 'longest a bind request is held; below the scheduler httpTimeout' },
+  bindHoldLimitMs: { flag: 'bind-hold-limit-ms', env: 'EXTENDER_BIND_HOLD_LIMIT_MS', def: '20000', help: 'longest a bind request is held at the gang barrier before it is answered' },
+  bindLagGraceMs: { flag: 'bind-lag-grace-ms', env: 'EXTENDER_BIND_LAG_GRACE_MS', def: '1000', help: 'a bind our watch may be behind on is re-checked this long before it is refused' },
+  bindingTimeoutMs: { flag: 'binding-timeout-ms', env: 'EXTENDER_BINDING_TIMEOUT_MS', def: '5000', help: 'time for the Binding call (and the pod read after a 409)' },
+  gangSweepMs: { flag: 'gang-sweep-ms', env: 'EXTENDER_GANG_SWEEP_MS', def: '250', help: 'how often barriers, plans and reservations are checked for expiry' },
+  schedulerHttpTimeoutMs: { flag: 'scheduler-http-timeout-ms', env: 'EXTENDER_SCHEDULER_HTTP_TIMEOUT_MS', def: '30000', help: "the scheduler's extenders[].httpTimeout; the bind path's worst case must fit in it" },
   maxMinAvailable: { flag: 'max-min-available', env: 'EXTENDER_MAX_MIN_AVAILABLE', def: '10000', help: 'larger min-available is refused' },
   gangHeadAfterMs: { flag: 'gang-head-after-ms', env: 'EXTENDER_GANG_HEAD_AFTER_MS', def: '30000', help: 'a gang waiting this long blocks gangs ranked after it (starvation guard)' },
   planTtlMs: { flag: 'plan-ttl-ms', env: 'EXTENDER_PLAN_TTL_MS', def: '60000', help: 'a gang plan with no progress is released after this' },
@@ -97,12 +102,67 @@ function list(s: string): string[] {
   return s.split(',').map((x) => x.trim()).filter((x) => x !== '');
 }
 
+type Getter = (k: keyof typeof EXTENDER_FIELDS) => string;
+type IntGetter = (k: keyof typeof EXTENDER_FIELDS, min: number, max: number) => number;
+
+function readBindBudget(int: IntGetter): BindBudget {
+  return {
+    lagGraceMs: int('bindLagGraceMs', 0, 60_000),
+    holdLimitMs: int('bindHoldLimitMs', 100, 600_000),
+    sweepMs: int('gangSweepMs', 10, 60_000),
+    bindingTimeoutMs: int('bindingTimeoutMs', 100, 600_000),
+    schedulerHttpTimeoutMs: int('schedulerHttpTimeoutMs', 1000, 3_600_000),
+  };
+}
+
+function readGang(int: IntGetter, bind: BindBudget, errors: string[]): GangConfig {
+  const barrierTimeoutMs = int('barrierTimeoutMs', 100, 600_000);
+  const maxBarrierTimeoutMs = int('maxBarrierTimeoutMs', 100, 3_600_000);
+  if (maxBarrierTimeoutMs < barrierTimeoutMs) errors.push('--max-barrier-timeout-ms must be at least --barrier-timeout-ms');
+  return {
+    barrierTimeoutMs,
+    bindHoldLimitMs: bind.holdLimitMs,
+    maxBarrierTimeoutMs,
+    maxMinAvailable: int('maxMinAvailable', 1, 1_000_000),
+    planTtlMs: int('planTtlMs', 1000, 3_600_000),
+    headAfterMs: int('gangHeadAfterMs', 0, 24 * 3_600_000),
+  };
+}
+
+function readCore(get: Getter, int: IntGetter, gang: GangConfig, errors: string[]): CoreConfig {
+  const scoring = get('scoring');
+  if (scoring !== 'binpack' && scoring !== 'spread') errors.push(`--scoring must be binpack or spread, got "${scoring}"`);
+  const steering = get('lvmSteering');
+  if (steering !== 'best-node' && steering !== 'all-fitting') errors.push(`--lvm-steering must be best-node or all-fitting, got "${steering}"`);
+  const labelRaw = get('nodeLabel');
+  let nodeLabel: { key: string; value: string } | null = null;
+  if (labelRaw !== '') {
+    const eq = labelRaw.indexOf('=');
+    if (eq <= 0) errors.push(`--local-storage-node-label must be key=value or empty, got "${labelRaw}"`);
+    else nodeLabel = { key: labelRaw.slice(0, eq), value: labelRaw.slice(eq + 1) };
+  }
+  const schedulerNames = list(get('schedulerNames'));
+  if (schedulerNames.length === 0) errors.push('--scheduler-names must name at least one scheduler');
+  return {
+    localStorageClassNames: list(get('storageClasses')),
+    localProvisioners: list(get('provisioners')),
+    defaultVgName: get('defaultVg'),
+    localStorageNodeLabel: nodeLabel,
+    scoring: scoring as ScoringStrategy,
+    lvmSteering: steering as LvmSteering,
+    capacityStaleAfterMs: int('staleAfterMs', 1000, 7 * 24 * 3_600_000),
+    reservationTtlMs: int('reservationTtlMs', 100, 3_600_000),
+    schedulerNames,
+    gang,
+  };
+}
+
 /** Builds the frozen config from flags and environment; lists every problem at once. */
 export function loadExtenderConfig(argv: readonly string[], env: Record<string, string | undefined>): ConfigResult<ExtenderConfig> {
   const F = EXTENDER_FIELDS;
   const { values, errors } = parseFlags(argv, F);
-  const get = (k: keyof typeof F): string => values[k] ?? env[F[k].env] ?? F[k].def;
-  const int = (k: keyof typeof F, min: number, max: number): number => {
+  const get: Getter = (k) => values[k] ?? env[F[k].env] ?? F[k].def;
+  const int: IntGetter = (k, min, max) => {
     const raw = get(k);
     const n = Number(raw);
     if (!Number.isSafeInteger(n) || n < min || n > max) {
@@ -115,53 +175,20 @@ export function loadExtenderConfig(argv: readonly string[], env: Record<string, 
   const bodyLimitBytes = int('bodyLimitBytes', 1024, 1024 * 1024 * 1024);
   const keepAliveTimeoutMs = int('keepAliveTimeoutMs', 1000, 3_600_000);
   if (keepAliveTimeoutMs <= 90_000) errors.push(`--keep-alive-timeout-ms must exceed 90000 (the scheduler's idle connection timeout), got ${keepAliveTimeoutMs}`);
-  const scoring = get('scoring');
-  if (scoring !== 'binpack' && scoring !== 'spread') errors.push(`--scoring must be binpack or spread, got "${scoring}"`);
-  const steering = get('lvmSteering');
-  if (steering !== 'best-node' && steering !== 'all-fitting') errors.push(`--lvm-steering must be best-node or all-fitting, got "${steering}"`);
-  const labelRaw = get('nodeLabel');
-  let nodeLabel: { key: string; value: string } | null = null;
-  if (labelRaw !== '') {
-    const eq = labelRaw.indexOf('=');
-    if (eq <= 0) errors.push(`--local-storage-node-label must be key=value or empty, got "${labelRaw}"`);
-    else nodeLabel = { key: labelRaw.slice(0, eq), value: labelRaw.slice(eq + 1) };
-  }
-  const barrierTimeoutMs = int('barrierTimeoutMs', 100, 600_000);
-  const maxBarrierTimeoutMs = int('maxBarrierTimeoutMs', 100, 3_600_000);
-  if (maxBarrierTimeoutMs < barrierTimeoutMs) errors.push('--max-barrier-timeout-ms must be at least --barrier-timeout-ms');
-  const bindHoldLimitMs = int('bindHoldLimitMs', 100, 600_000);
   const tlsCertFile = get('tlsCertFile');
   const tlsKeyFile = get('tlsKeyFile');
   if ((tlsCertFile === '') !== (tlsKeyFile === '')) errors.push('--tls-cert-file and --tls-key-file go together');
   const tlsClientCaFile = get('tlsClientCaFile');
   if (tlsClientCaFile !== '' && tlsCertFile === '') errors.push('--tls-client-ca-file needs --tls-cert-file');
-  const gangHeadAfterMs = int('gangHeadAfterMs', 0, 24 * 3_600_000);
-  const schedulerNames = list(get('schedulerNames'));
-  if (schedulerNames.length === 0) errors.push('--scheduler-names must name at least one scheduler');
-  const core: CoreConfig = {
-    localStorageClassNames: list(get('storageClasses')),
-    localProvisioners: list(get('provisioners')),
-    defaultVgName: get('defaultVg'),
-    localStorageNodeLabel: nodeLabel,
-    scoring: scoring as ScoringStrategy,
-    lvmSteering: steering as LvmSteering,
-    capacityStaleAfterMs: int('staleAfterMs', 1000, 7 * 24 * 3_600_000),
-    reservationTtlMs: int('reservationTtlMs', 100, 3_600_000),
-    schedulerNames,
-    gang: {
-      barrierTimeoutMs,
-      bindHoldLimitMs,
-      maxBarrierTimeoutMs,
-      maxMinAvailable: int('maxMinAvailable', 1, 1_000_000),
-      planTtlMs: int('planTtlMs', 1000, 3_600_000),
-    },
-  };
+  const bind = readBindBudget(int);
+  errors.push(...bindBudgetErrors(bind));
+  const core = readCore(get, int, readGang(int, bind, errors), errors);
   if (errors.length > 0) return { kind: 'invalid', errors };
   return {
     kind: 'ok',
     config: deepFreeze({
       host: get('host'), port, kubeconfig: get('kubeconfig'), snapshot: get('snapshot'), logLevel: get('logLevel'),
-      bodyLimitBytes, keepAliveTimeoutMs, tlsCertFile, tlsKeyFile, tlsClientCaFile, gangHeadAfterMs, core,
+      bodyLimitBytes, keepAliveTimeoutMs, tlsCertFile, tlsKeyFile, tlsClientCaFile, bind, core,
     }),
   };
 }

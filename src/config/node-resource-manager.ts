@@ -116,10 +116,11 @@ function rawValue(spec: OptionSpec, input: RawConfigInput): { value: string; fro
   return { value: spec.default, from: 'default' };
 }
 
-/** Validates the raw input once, listing every error; the result is frozen. */
-export function loadNodeResourceManagerConfig(input: RawConfigInput): ConfigResult {
-  const errors: string[] = [];
-  const out: Record<string, unknown> = {};
+type RawValues = Record<string, unknown>;
+
+/** Each option converted to its kind, by the schema; a value of the wrong kind is an error. */
+function readOptions(input: RawConfigInput, errors: string[]): RawValues {
+  const out: RawValues = {};
   for (const spec of NRM_OPTIONS) {
     const { value, from } = rawValue(spec, input);
     switch (spec.kind) {
@@ -140,7 +141,11 @@ export function loadNodeResourceManagerConfig(input: RawConfigInput): ConfigResu
         break;
     }
   }
+  return out;
+}
 
+/** The node, and the mode it runs in: offline (a file and labels given) or API (both from the API server). */
+function checkNodeAndMode(out: RawValues, errors: string[]): Pick<NodeResourceManagerConfig, 'nodeName' | 'configFile' | 'nodeLabels'> {
   const nodeName = String(out.nodeName ?? '');
   if (nodeName === '') errors.push('node name is required: --node-name or NODE_NAME');
   else if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) errors.push(`node name ${JSON.stringify(nodeName)} is not a valid Kubernetes node name`);
@@ -156,7 +161,11 @@ export function loadNodeResourceManagerConfig(input: RawConfigInput): ConfigResu
   if (configFile !== null && nodeLabels === null && labelsText === '') nodeLabels = {};
   if (configFile === null && labelsText !== '') errors.push('--node-labels is for offline mode (--config-file); with the API server labels come from the Node object');
   if (out.once === true && configFile === null) errors.push('--once needs --config-file (offline mode)');
+  return { nodeName, configFile, nodeLabels: nodeLabels === null ? null : Object.freeze({ ...nodeLabels }) };
+}
 
+/** Intervals, limits, the metrics port and the log level. */
+function checkRanges(out: RawValues, errors: string[]): void {
   const positive: (keyof NodeResourceManagerConfig)[] = ['resyncIntervalMs', 'heartbeatIntervalMs', 'publishRetryIntervalMs', 'commandTimeoutMs', 'watchTimeoutSeconds', 'maxQueuedEvents'];
   for (const key of positive) {
     if (typeof out[key] === 'number' && (out[key]) <= 0) errors.push(`${key} must be positive`);
@@ -165,7 +174,10 @@ export function loadNodeResourceManagerConfig(input: RawConfigInput): ConfigResu
 
   const logLevel = String(out.logLevel);
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) errors.push(`log level ${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`);
+}
 
+/** What reaches LVM's command lines and the disk: the command prefix (an argv), `--config`, the state dir. */
+function checkCommandsAndDisk(out: RawValues, errors: string[]): Pick<NodeResourceManagerConfig, 'commandPrefix' | 'lvmConfig' | 'stateDir'> {
   const prefixText = String(out.commandPrefix ?? '').trim();
   const commandPrefix = prefixText === '' ? [] : prefixText.split(/\s+/);
   if (commandPrefix.some((t) => /[\\'"`$;&|<>(){}*?!\n]/.test(t))) {
@@ -177,11 +189,20 @@ export function loadNodeResourceManagerConfig(input: RawConfigInput): ConfigResu
   const stateDirText = String(out.stateDir ?? '');
   const stateDir = stateDirText === '' || stateDirText === 'none' ? null : stateDirText;
   if (stateDir !== null && !stateDir.startsWith('/')) errors.push(`state dir ${JSON.stringify(stateDir)} must be an absolute path`);
+  return { commandPrefix: Object.freeze(commandPrefix), lvmConfig, stateDir };
+}
 
+/** Validates the raw input once, listing every error; the result is frozen. */
+export function loadNodeResourceManagerConfig(input: RawConfigInput): ConfigResult {
+  const errors: string[] = [];
+  const out = readOptions(input, errors);
+  const { nodeName, nodeLabels, configFile } = checkNodeAndMode(out, errors);
+  checkRanges(out, errors);
+  const { commandPrefix, lvmConfig, stateDir } = checkCommandsAndDisk(out, errors);
   if (errors.length > 0) return { kind: 'invalid', errors };
   const config: NodeResourceManagerConfig = {
     nodeName,
-    nodeLabels: nodeLabels === null ? null : Object.freeze({ ...nodeLabels }),
+    nodeLabels,
     configFile,
     once: out.once as boolean,
     dryRun: out.dryRun as boolean,
@@ -195,12 +216,12 @@ export function loadNodeResourceManagerConfig(input: RawConfigInput): ConfigResu
     initialSyncTimeoutMs: out.initialSyncTimeoutMs as number,
     failureRetryMs: out.failureRetryMs as number,
     watchTimeoutSeconds: out.watchTimeoutSeconds as number,
-    commandPrefix: Object.freeze(commandPrefix),
+    commandPrefix,
     commandTimeoutMs: out.commandTimeoutMs as number,
     lvmConfig,
     metricsHost: String(out.metricsHost),
     metricsPort: out.metricsPort as number,
-    logLevel: logLevel as NodeResourceManagerConfig['logLevel'],
+    logLevel: String(out.logLevel) as NodeResourceManagerConfig['logLevel'],
     maxQueuedEvents: out.maxQueuedEvents as number,
     testPauseAfterPvcreateMs: out.testPauseAfterPvcreateMs as number,
   };

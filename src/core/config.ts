@@ -44,4 +44,6 @@ export interface GangConfig {
   maxMinAvailable: number;
   /** How long a plan is held without progress before it is released. */
   planTtlMs: number;
+  /** A gang that has waited this long (quorum met, not placeable) blocks gangs ranked after it. */
+  headAfterMs: number;
 }

@@ -2,22 +2,13 @@
 // Every input node ends in exactly one of: passed, failed (may fit later), unresolvable (never for
 // this pod as it is: the scheduler does not preempt for those).
 
-import type { NodeModel, PodModel } from './model.js';
+import type { PodModel } from './model.js';
 import { resourceVerdict } from './fit.js';
-import { podVolumeNeeds, vgScore, vgVerdict, type PodVolumes } from './lvm.js';
+import { podVolumeNeeds, reserveUnselectedClaims, vgScore, vgVerdict, type PodVolumes } from './lvm.js';
 import type { ClusterState } from './state.js';
-import type { GangEngine } from './gang/planner.js';
+import type { FilterOutcome, GangEngine, NodeLookup, Score } from './outcome.js';
 
-export type DecisionKind = 'plain' | 'local-lvm' | 'gang' | 'blocked';
-
-export interface FilterOutcome {
-  kind: DecisionKind;
-  passed: string[];
-  failed: Record<string, string>;
-  unresolvable: Record<string, string>;
-}
-
-export type NodeLookup = (name: string) => NodeModel | undefined;
+export type { DecisionKind, FilterOutcome, NodeLookup, Score } from './outcome.js';
 
 interface Candidate {
   name: string;
@@ -119,18 +110,7 @@ function filterLocalVolumes(
 /** Holds the pod's unplaced claims on `node` so that pods filtered next see the space as taken. */
 export function reserveVolumes(state: ClusterState, pod: PodModel, volumes: Extract<PodVolumes, { kind: 'needs' }>, node: string, nowMs: number): void {
   state.releaseReservationsOf(pod.uid);
-  const expires = nowMs + state.config.reservationTtlMs;
-  for (const need of volumes.needs) {
-    for (const claim of need.claims) {
-      const pvc = state.pvcs.get(claim);
-      if (pvc && !pvc.selectedNode) state.reserve(claim, pod.uid, node, need.vg, pvc.requestBytes, expires);
-    }
-  }
-}
-
-export interface Score {
-  host: string;
-  score: number;
+  reserveUnselectedClaims(state, pod.uid, volumes, node, nowMs + state.config.reservationTtlMs);
 }
 
 /** Integer scores 0..10 for each input node; neutral (0) for pods with no local volumes. */

@@ -10,6 +10,7 @@ import type { CoreConfig } from './config.js';
 import { claimKey, type NodeModel, type PodModel } from './model.js';
 import { formatBytes } from './quantity.js';
 import type { ClusterState } from './state.js';
+import { MAX_EXTENDER_PRIORITY, MIN_EXTENDER_PRIORITY } from '../wire/extender.js';
 
 export interface VolumeNeed {
   vg: string;
@@ -101,13 +102,28 @@ export function vgVerdict(state: ClusterState, node: NodeModel, volumes: Extract
   return { kind: 'fits', vgs: out };
 }
 
-/** Integer 0..10: binpack favours the fullest VG after placement, spread the emptiest; min over the pod's VGs. */
+/** Integer 0..10 (the extender protocol's range): binpack favours the fullest VG after placement, spread the emptiest; min over the pod's VGs. */
 export function vgScore(strategy: CoreConfig['scoring'], vgs: { sizeBytes: number; freeAfterBytes: number }[]): number {
-  let score = 10;
+  const max = MAX_EXTENDER_PRIORITY;
+  let score = max;
   for (const v of vgs) {
     const freeRatio = v.sizeBytes > 0 ? v.freeAfterBytes / v.sizeBytes : 0;
-    const s = strategy === 'binpack' ? Math.floor(10 * (1 - freeRatio)) : Math.floor(10 * freeRatio);
+    const s = strategy === 'binpack' ? Math.floor(max * (1 - freeRatio)) : Math.floor(max * freeRatio);
     score = Math.min(score, s);
   }
-  return Math.max(0, Math.min(10, score));
+  return Math.max(MIN_EXTENDER_PRIORITY, Math.min(max, score));
+}
+
+/** Reserves on `node` each of the pod's claims that has no selected node yet, for `owner`; returns the claim keys. */
+export function reserveUnselectedClaims(state: ClusterState, owner: string, volumes: Extract<PodVolumes, { kind: 'needs' }>, node: string, expiresAtMs: number): string[] {
+  const reserved: string[] = [];
+  for (const need of volumes.needs) {
+    for (const claim of need.claims) {
+      const pvc = state.pvcs.get(claim);
+      if (!pvc || pvc.selectedNode) continue;
+      state.reserve(claim, owner, node, need.vg, pvc.requestBytes, expiresAtMs);
+      reserved.push(claim);
+    }
+  }
+  return reserved;
 }

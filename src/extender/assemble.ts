@@ -1,6 +1,7 @@
-// Assembles the extender from a validated configuration: state, cluster source (live or snapshot),
-// gang runtime, metrics, events and the HTTP server. Used by cmd/extender.ts, the demo and the
-// end-to-end tests, so all three run the same thing. Never reads the environment.
+// The one assembly of the extender, from a validated configuration: state, cluster source (live,
+// snapshot file, or objects in memory), gang planner and barrier, the service, metrics, events and
+// the HTTP server. cmd/extender.ts, the local cluster (demo), the tests and the benches all build
+// it here, so they all run the same thing. Never reads the environment.
 
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -8,18 +9,22 @@ import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { ExtenderConfig } from '../config/extender.js';
 import { ClusterState } from '../core/state.js';
-import type { GangEvent } from '../core/gang/planner.js';
-import { buildServer, type Binder, type Readiness } from './http/routes.js';
+import { GangPlanner } from '../core/gang/planner.js';
+import { buildServer } from './http/routes.js';
 import { createExtenderMetrics, type ExtenderMetrics } from './metrics.js';
 import { startLiveCluster } from './kube/cluster.js';
-import { loadSnapshotFile, snapshotBinder, snapshotClock } from './snapshot.js';
-import { GangRuntimeImpl } from './barrier.js';
 import { GangEventRecorder } from './kube/events.js';
+import { loadSnapshotFile, loadSnapshotObjects, snapshotBinder, snapshotClock } from './snapshot.js';
+import { BindBarrier } from './barrier.js';
+import { ExtenderService } from './service.js';
+import type { Binder, Clock, EventSink, Readiness } from './ports.js';
 
 export interface ExtenderApp {
   app: FastifyInstance;
   state: ClusterState;
-  gang: GangRuntimeImpl;
+  service: ExtenderService;
+  planner: GangPlanner;
+  barrier: BindBarrier;
   metrics: ExtenderMetrics;
   readiness: () => Readiness;
   /** Listens on config.host:config.port; resolves to the address. */
@@ -32,70 +37,81 @@ export interface ExtenderAppOptions {
   kubeConfig?: KubeConfig;
   /** Register Node's default process metrics (once per process). */
   processMetrics?: boolean;
+  /** Serve these Kubernetes objects, as snapshot mode serves a file's (tests, benches). */
+  objects?: Record<string, unknown>[];
+  /** Replace the source's binder, clock or readiness (tests). */
+  binder?: Binder;
+  clock?: Clock;
+  readiness?: () => Readiness;
+  /** Run the barrier sweep on a timer (default); tests may call service.tick themselves. */
+  timers?: boolean;
+}
+
+interface Source {
+  binder: Binder;
+  readiness: () => Readiness;
+  clock: Clock;
+  events: EventSink;
+  stop: () => void;
+}
+
+const NO_EVENTS: EventSink = { publish: () => undefined };
+
+function snapshotSource(state: ClusterState, config: ExtenderConfig, logger: Logger, objects?: Record<string, unknown>[]): Source {
+  const load = objects ? loadSnapshotObjects(state, objects) : loadSnapshotFile(state, config.snapshot);
+  const what = objects ? `${objects.length} objects in memory` : `snapshot ${config.snapshot}`;
+  logger.info({ snapshot: what, ...load }, 'serving from snapshot');
+  return { binder: snapshotBinder, readiness: () => ({ ready: true, reason: what }), clock: snapshotClock(state), events: NO_EVENTS, stop: () => undefined };
+}
+
+function liveSource(state: ClusterState, config: ExtenderConfig, logger: Logger, given?: KubeConfig): Source {
+  let kc = given;
+  if (!kc) {
+    kc = new KubeConfig();
+    if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+    else kc.loadFromDefault();
+  }
+  const live = startLiveCluster(kc, state, logger, config.bind.bindingTimeoutMs);
+  return { binder: live.binder, readiness: live.readiness, clock: Date.now, events: new GangEventRecorder(kc, state, logger), stop: live.stop };
+}
+
+function httpsOf(config: ExtenderConfig): { https?: { cert: Buffer; key: Buffer; ca?: Buffer } } {
+  if (!config.tlsCertFile) return {};
+  return {
+    https: {
+      cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile),
+      ...(config.tlsClientCaFile ? { ca: readFileSync(config.tlsClientCaFile) } : {}),
+    },
+  };
 }
 
 export function createExtenderApp(config: ExtenderConfig, logger: Logger, opts: ExtenderAppOptions = {}): ExtenderApp {
   const state = new ClusterState(config.core);
-  let binder: Binder;
-  let readiness: () => Readiness;
-  let stopCluster = () => {};
-  let clock: () => number = Date.now;
-  let recordEvents: (e: GangEvent[]) => void = () => {};
-  if (config.snapshot) {
-    const load = loadSnapshotFile(state, config.snapshot);
-    logger.info({ snapshot: config.snapshot, ...load }, 'serving from snapshot');
-    binder = snapshotBinder;
-    readiness = () => ({ ready: true, reason: `snapshot ${config.snapshot}` });
-    clock = snapshotClock(state);
-  } else {
-    let kc = opts.kubeConfig;
-    if (!kc) {
-      kc = new KubeConfig();
-      if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-      else kc.loadFromDefault();
-    }
-    const live = startLiveCluster(kc, state, logger);
-    const recorder = new GangEventRecorder(kc, state, logger);
-    recordEvents = (e) => recorder.record(e);
-    binder = live.binder;
-    readiness = live.readiness;
-    stopCluster = live.stop;
-  }
-  let gangPhases = (): Record<string, number> => ({});
-  const metrics = createExtenderMetrics(() => state.sizes(), opts.processMetrics ?? false, () => gangPhases());
-  const gang = new GangRuntimeImpl(state, {
-    clock,
-    headAfterMs: config.gangHeadAfterMs,
+  const source = opts.objects || config.snapshot ? snapshotSource(state, config, logger, opts.objects) : liveSource(state, config, logger, opts.kubeConfig);
+  const clock = opts.clock ?? source.clock;
+  const readiness = opts.readiness ?? source.readiness;
+  const planner = new GangPlanner(state);
+  const metrics = createExtenderMetrics(() => state.sizes(), opts.processMetrics ?? false, () => planner.phaseCounts());
+  let service: ExtenderService | null = null;
+  const barrier = new BindBarrier(state, planner, {
+    clock, sweepEveryMs: config.bind.sweepMs, timers: opts.timers ?? true,
+    onEvents: (events) => service?.emit(events),
     onBarrierTimeout: () => metrics.gangBarrierTimeouts.inc(),
-    onEvents: (events) => {
-      for (const e of events) {
-        if (e.kind === 'unschedulable') metrics.gangPlanFailures.inc();
-        if (e.kind === 'bound' && e.quorumToBoundMs !== null) metrics.gangQuorumToBound.observe(e.quorumToBoundMs / 1000);
-        logger.info({ gang: e.gang, event: e.kind, pods: e.podUids.length }, e.reason);
-      }
-      recordEvents(events);
-    },
   });
-  gangPhases = () => gang.planner.phaseCounts();
-  const app = buildServer({
-    state, binder, readiness, clock, logger, metrics, gang,
-    bodyLimitBytes: config.bodyLimitBytes, keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-    ...(config.tlsCertFile ? {
-      https: {
-        cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile),
-        ...(config.tlsClientCaFile ? { ca: readFileSync(config.tlsClientCaFile) } : {}),
-      },
-    } : {}),
+  service = new ExtenderService({
+    state, planner, barrier, binder: opts.binder ?? source.binder, readiness, events: source.events, clock, metrics, logger,
+    bindLagGraceMs: config.bind.lagGraceMs,
   });
+  const app = buildServer(service, { logger, metrics, bodyLimitBytes: config.bodyLimitBytes, keepAliveTimeoutMs: config.keepAliveTimeoutMs, ...httpsOf(config) });
   let closed = false;
   return {
-    app, state, gang, metrics, readiness,
+    app, state, service, planner, barrier, metrics, readiness,
     listen: () => app.listen({ host: config.host, port: config.port }),
     async close() {
       if (closed) return;
       closed = true;
-      gang.stop();
-      stopCluster();
+      barrier.stop();
+      source.stop();
       await app.close();
     },
   };

@@ -1,44 +1,42 @@
-// The gang engine's moving parts around the pure planner: held bind requests (promises that
-// resolve when the barrier fills or fail when it times out), a sweep timer, and the hand-off of
-// the planner's events to whoever reports them (Kubernetes Events, metrics).
+// The bind barrier's moving parts around the pure planner: bind requests held open (promises that
+// resolve when the barrier fills or fail when it times out) and the sweep timer. The planner decides;
+// this keeps the requests. Events go to whoever the service named (onEvents).
 
 import type { ExtenderBindingArgs } from '../wire/extender.js';
-import type { PodModel } from '../core/model.js';
-import type { FilterOutcome, NodeLookup, Score } from '../core/filter.js';
-import { GangPlanner, type GangEvent, type GangRuntime } from '../core/gang/planner.js';
+import type { GangEvent, GangPlanner } from '../core/gang/planner.js';
 import type { ClusterState } from '../core/state.js';
 import { ExtenderError } from './errors.js';
+import type { Clock } from './ports.js';
+
+type DoBind = (a: ExtenderBindingArgs) => Promise<void>;
 
 interface Held {
   args: ExtenderBindingArgs;
-  doBind: (a: ExtenderBindingArgs) => Promise<void>;
+  doBind: DoBind;
   resolve: () => void;
   reject: (e: Error) => void;
   /** The request was answered (hold limit) but the member keeps its place at the barrier. */
   answered: boolean;
 }
 
-export interface GangRuntimeOptions {
-  headAfterMs?: number;
-  /** How often barriers and plans are checked for expiry. */
-  sweepEveryMs?: number;
-  onEvents?: (events: GangEvent[]) => void;
-  /** Called once per barrier that times out. */
-  onBarrierTimeout?: () => void;
+export interface BindBarrierOptions {
+  clock: Clock;
+  /** How often barriers, plans and reservations are checked for expiry (--gang-sweep-ms). */
+  sweepEveryMs: number;
   /** Real timers in the server; tests may drive `tick` themselves. */
-  timers?: boolean;
-  clock: () => number;
+  timers: boolean;
+  onEvents: (events: GangEvent[]) => void;
+  /** Called once per barrier that times out. */
+  onBarrierTimeout: () => void;
 }
 
-export class GangRuntimeImpl implements GangRuntime {
-  readonly planner: GangPlanner;
+export class BindBarrier {
   private readonly held = new Map<string, Held>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly state: ClusterState, private readonly opts: GangRuntimeOptions) {
-    this.planner = new GangPlanner(state, { headAfterMs: opts.headAfterMs ?? 30_000 });
-    if (opts.timers !== false) {
-      this.timer = setInterval(() => this.tick(), opts.sweepEveryMs ?? 250);
+  constructor(private readonly state: ClusterState, private readonly planner: GangPlanner, private readonly opts: BindBarrierOptions) {
+    if (opts.timers) {
+      this.timer = setInterval(() => this.tick(), opts.sweepEveryMs);
       this.timer.unref();
     }
   }
@@ -51,15 +49,16 @@ export class GangRuntimeImpl implements GangRuntime {
 
   private flush(): void {
     const ev = this.planner.drainEvents();
-    if (ev.length && this.opts.onEvents) this.opts.onEvents(ev);
+    if (ev.length) this.opts.onEvents(ev);
   }
 
   /** Expires barriers and plans; fails the held binds of timed-out gangs. */
   tick(): void {
-    this.state.expireReservations(this.opts.clock());
-    const { failed, answered } = this.planner.sweep(this.opts.clock());
+    const now = this.opts.clock();
+    this.state.expireReservations(now);
+    const { failed, answered } = this.planner.sweep(now);
     for (const f of failed) {
-      this.opts.onBarrierTimeout?.();
+      this.opts.onBarrierTimeout();
       for (const uid of f.uids) {
         const h = this.held.get(uid);
         if (!h) continue;
@@ -78,22 +77,9 @@ export class GangRuntimeImpl implements GangRuntime {
     this.flush();
   }
 
-  filter(pod: PodModel, nodeNames: string[], nowMs: number, lookup: NodeLookup): FilterOutcome | null {
-    const out = this.planner.filter(pod, nodeNames, nowMs, lookup);
-    this.flush();
-    return out;
-  }
-
-  prioritize(pod: PodModel, nodeNames: readonly string[]): Score[] | null {
-    return this.planner.prioritize(pod, nodeNames);
-  }
-
-  describe(nowMs: number): unknown[] {
-    return this.planner.describe(nowMs);
-  }
-
-  bind(args: ExtenderBindingArgs, doBind: (a: ExtenderBindingArgs) => Promise<void>, clock: () => number): Promise<void> {
-    const answer = this.planner.arrive(args, clock());
+  /** A bind that passed the checks: let it through, hold it at its gang's barrier, or release the barrier. */
+  bind(args: ExtenderBindingArgs, doBind: DoBind): Promise<void> {
+    const answer = this.planner.arrive(args, this.opts.clock());
     this.flush();
     switch (answer.kind) {
       case 'pass':
@@ -101,8 +87,7 @@ export class GangRuntimeImpl implements GangRuntime {
       case 'refuse':
         return Promise.reject(new ExtenderError('GANG_PLAN_RELEASED', answer.reason));
       case 'hold': {
-        const pod = this.state.podByKey(args.PodNamespace, args.PodName);
-        const uid = pod?.uid ?? args.PodUID;
+        const uid = this.state.podByKey(args.PodNamespace, args.PodName)?.uid ?? args.PodUID;
         return new Promise<void>((resolve, reject) => {
           // A retried bind replaces the one the scheduler gave up on.
           const prev = this.held.get(uid);
@@ -111,10 +96,9 @@ export class GangRuntimeImpl implements GangRuntime {
         });
       }
       case 'release': {
-        const pod = this.state.podByKey(args.PodNamespace, args.PodName);
-        const own = pod?.uid ?? args.PodUID;
-        const mine = this.releaseAll(answer.members.map((m) => m.uid).filter((u) => u !== own));
-        return Promise.all([doBind(args), mine]).then(() => undefined);
+        const own = this.state.podByKey(args.PodNamespace, args.PodName)?.uid ?? args.PodUID;
+        const others = this.releaseAll(answer.members.map((m) => m.uid).filter((u) => u !== own));
+        return Promise.all([doBind(args), others]).then(() => undefined);
       }
     }
   }

@@ -9,7 +9,7 @@ import { addResources } from '../core/fit.js';
 import { parseQuantity } from '../core/quantity.js';
 import { parseAlibabaTopology, parseCapacityReport } from '../wire/capacity.js';
 import {
-  ANNOTATION_ALIBABA_STORAGE_TOPOLOGY, ANNOTATION_SELECTED_NODE, ANNOTATION_SELECTED_NODE_BETA, ANNOTATION_VG_CAPACITY, STORAGE_CLASS_VG_PARAMETER,
+  ANNOTATION_ALIBABA_STORAGE_TOPOLOGY, ANNOTATION_SELECTED_NODE, ANNOTATION_SELECTED_NODE_BETA, ANNOTATION_VG_CAPACITY, DEFAULT_SCHEDULER_NAME, STORAGE_CLASS_VG_PARAMETER,
 } from '../wire/keys.js';
 
 type Obj = Record<string, unknown>;
@@ -100,7 +100,7 @@ export function toPod(raw: unknown): PodModel | null {
     namespace: str(meta.namespace) || 'default',
     name,
     nodeName: str(spec.nodeName),
-    schedulerName: str(spec.schedulerName) || 'default-scheduler',
+    schedulerName: str(spec.schedulerName) || DEFAULT_SCHEDULER_NAME,
     priority: typeof spec.priority === 'number' ? spec.priority : 0,
     creationMs: timeMs(meta.creationTimestamp),
     labels: strMap(meta.labels),

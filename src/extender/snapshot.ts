@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import type { ClusterState } from '../core/state.js';
 import { toNode, toPod, toPv, toPvc, toStorageClass } from './convert.js';
-import type { Binder } from './http/routes.js';
+import type { Binder } from './ports.js';
 
 export interface SnapshotLoad {
   counts: Record<string, number>;

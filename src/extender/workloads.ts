@@ -2,6 +2,8 @@
 // the demo: Pod, Deployment/ReplicaSet/StatefulSet/Job (spec.template), and Kubeflow TFJob /
 // PyTorchJob (one pod per replica of each replica spec, named <job>-<type>-<index>).
 
+import { DEFAULT_SCHEDULER_NAME } from '../wire/keys.js';
+
 // Manifests are free-form JSON read a few known fields deep; `any` keeps that reading short.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>;
@@ -20,7 +22,7 @@ function podFromTemplate(template: Obj, name: string, namespace: string, uid: st
       labels: { ...(t.metadata?.labels ?? {}) },
       annotations: { ...(t.metadata?.annotations ?? {}) },
     },
-    spec: { schedulerName: 'default-scheduler', ...(t.spec ?? {}) },
+    spec: { schedulerName: DEFAULT_SCHEDULER_NAME, ...(t.spec ?? {}) },
     status: { phase: 'Pending' },
   };
 }
@@ -34,7 +36,7 @@ export function expandWorkload(obj: Obj, creationIso = new Date(0).toISOString()
     case 'Pod': {
       const p = structuredClone(obj);
       p.metadata = { namespace: ns, uid: p.metadata?.uid ?? `${ns}-${name}`, creationTimestamp: creationIso, ...p.metadata };
-      p.spec = { schedulerName: 'default-scheduler', ...(p.spec ?? {}) };
+      p.spec = { schedulerName: DEFAULT_SCHEDULER_NAME, ...(p.spec ?? {}) };
       return [p];
     }
     case 'Deployment':

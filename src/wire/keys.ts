@@ -41,6 +41,23 @@ export const TOPO_CONFIGMAP_NAMESPACE = 'kube-system';
 export const TOPO_CONFIGMAP_NAME = 'node-resource-topo';
 export const TOPO_CONFIGMAP_KEY = 'volumegroup';
 
+/** The schedulerName a pod has when it names none. */
+export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
+
+/**
+ * Event reasons the extender records on gang members, by the planner's event kind, in the order of a
+ * gang's life (the status command orders Events of the same second by it).
+ */
+export const GANG_EVENTS = {
+  waiting: { reason: 'GangWaitingForMembers', type: 'Normal' },
+  unschedulable: { reason: 'GangUnschedulable', type: 'Warning' },
+  planned: { reason: 'GangPlanned', type: 'Normal' },
+  'barrier-timeout': { reason: 'GangBarrierTimeout', type: 'Warning' },
+  'plan-released': { reason: 'GangPlanReleased', type: 'Warning' },
+  bound: { reason: 'GangScheduled', type: 'Normal' },
+} as const;
+export type GangEventKind = keyof typeof GANG_EVENTS;
+
 /** Resource names. */
 export const RESOURCE_GPU = 'nvidia.com/gpu';
 

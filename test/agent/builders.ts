@@ -2,8 +2,8 @@
 
 import type { DesiredVg } from '../../src/agent/desired.js';
 import type { BlockSignature, DeviceProbe, ObservedLvm } from '../../src/agent/model.js';
-import { parsePvsReport, parseVgsReport } from '../../src/agent/lvm/parse.js';
-import { fixture } from './lvm/fixtures.js';
+import { parsePvsReport, parseVgsReport } from '../../src/agent/adapters/lvm/parse.js';
+import { fixture } from './adapters/lvm/fixtures.js';
 
 /** volumegroup1 on /dev/loop0 + /dev/loop1, othervg on /dev/loop2, orphan PV /dev/loop3 (captured). */
 export function capturedLvm(): ObservedLvm {

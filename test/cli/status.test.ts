@@ -62,6 +62,12 @@ describe('gangs from pods and Events', () => {
     expect(g).toMatchObject({ minAvailable: null, phase: 'invalid' });
   });
 
+  it('applies the extender\'s own gang rules: min-available 0 is invalid, with the core\'s reason', () => {
+    const [g] = gangsFromPods([pod('a-0', 'a', '0'), pod('a-1', 'a', '0')], []);
+    expect(g).toMatchObject({ minAvailable: null, phase: 'invalid' });
+    expect(g!.lastReason).toBe('gang default/a: pod-group.scheduling.sigs.k8s.io/min-available must be at least 1, got 0');
+  });
+
   it('same name in two namespaces is two gangs', () => {
     expect(gangsFromPods([pod('x', 'g', '1'), pod('y', 'g', '1', { ns: 'team' })], []).map((g) => g.gang)).toEqual(['default/g', 'team/g']);
   });

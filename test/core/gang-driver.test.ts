@@ -13,7 +13,7 @@ import { SchedulerSim } from '../support/scheduler-sim.js';
 import { ClusterState } from '../../src/core/state.js';
 import { defaultCoreConfig } from '../../src/config/extender.js';
 import { loadSnapshotObjects } from '../../src/extender/snapshot.js';
-import { planPlacement } from '../../src/core/gang/planner.js';
+import { planPlacement } from '../../src/core/gang/placement.js';
 import { toPod } from '../../src/extender/convert.js';
 
 const RUNS = Number(process.env.GANG_DRIVER_RUNS ?? 500);

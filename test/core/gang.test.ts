@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GiB, makeLocalStorageClass, makeNode, makePod, makePvc } from '../support/builders.js';
 import { post, testExtender, type TestExtender } from '../support/extender.js';
-import { parseMinAvailable } from '../../src/core/gang/planner.js';
+import { parseMinAvailable } from '../../src/core/gang/spec.js';
 import { toNode, toPod } from '../../src/extender/convert.js';
 
 const toNodeModel = (obj: Record<string, unknown>) => toNode(obj)!;
@@ -22,7 +22,7 @@ const bind = (t: TestExtender, pod: any, node: string) => post(t, 'bind', { PodN
 describe('quorum gate', () => {
   it('rejects every member as unresolvable while the group is below min-available', async () => {
     const pods = tfjob().slice(0, 3);
-    const t = testExtender([...gpuNodes(4), ...pods], { gang: true });
+    const t = testExtender([...gpuNodes(4), ...pods]);
     const r = await filter(t, pods[0]!);
     expect(r.json.NodeNames).toEqual([]);
     expect(Object.values(r.json.FailedAndUnresolvableNodes)).toEqual(Array(4).fill('gang default/tf-smoke-gpu: 3 of 5 members exist'));
@@ -32,7 +32,7 @@ describe('quorum gate', () => {
 describe('whole-gang plan', () => {
   it('refuses every member with the gap in numbers on the seed\'s 4-GPU cluster, and holds nothing', async () => {
     const pods = tfjob();
-    const t = testExtender([...gpuNodes(2), ...pods], { gang: true });
+    const t = testExtender([...gpuNodes(2), ...pods]);
     for (const p of pods) {
       const r = await filter(t, p);
       expect(r.json.NodeNames).toEqual([]);
@@ -45,7 +45,7 @@ describe('whole-gang plan', () => {
 
   it('plans all members at the first filter and steers each to its planned node', async () => {
     const pods = tfjob();
-    const t = testExtender([...gpuNodes(4), ...pods], { gang: true });
+    const t = testExtender([...gpuNodes(4), ...pods]);
     const chosen: string[] = [];
     for (const p of pods) {
       const r = await filter(t, p);
@@ -59,7 +59,7 @@ describe('whole-gang plan', () => {
 
   it('makes other pods respect a held plan', async () => {
     const pods = tfjob();
-    const t = testExtender([...gpuNodes(4), ...pods], { gang: true });
+    const t = testExtender([...gpuNodes(4), ...pods]);
     await filter(t, pods[1]!);
     const other = makePod('intruder').gpu(1).build();
     const r = await filter(t, other);
@@ -69,7 +69,7 @@ describe('whole-gang plan', () => {
 
   it('re-plans a member whose planned node the scheduler did not offer', async () => {
     const pods = tfjob('j', { workers: 1, min: 2 });
-    const t = testExtender([...gpuNodes(3), ...pods], { gang: true });
+    const t = testExtender([...gpuNodes(3), ...pods]);
     const first = await filter(t, pods[1]!);
     const planned = first.json.NodeNames[0];
     const offered = names(t).filter((n) => n !== planned);
@@ -82,7 +82,7 @@ describe('whole-gang plan', () => {
   it('plans within one node pool and says so when no single pool fits', async () => {
     const pool = (name: string, n: string) => makeNode(n).gpus(2).label('apps.openyurt.io/nodepool', name).build();
     const members = [0, 1, 2].map((i) => makePod(`w-${i}`).gpu(2).group('edge', 3).annotate('edge-gang.io/same-node-label', 'apps.openyurt.io/nodepool').build());
-    const t = testExtender([pool('hangzhou', 'hz-0'), pool('hangzhou', 'hz-1'), pool('beijing', 'bj-0'), pool('beijing', 'bj-1'), ...members], { gang: true });
+    const t = testExtender([pool('hangzhou', 'hz-0'), pool('hangzhou', 'hz-1'), pool('beijing', 'bj-0'), pool('beijing', 'bj-1'), ...members]);
     const r = await filter(t, members[0]!);
     expect(Object.values(r.json.FailedAndUnresolvableNodes)[0]).toMatch(/no single apps.openyurt.io\/nodepool has room for the gang \(beijing: .*; hangzhou: .*\)/);
     t.state.setNode(toNodeModel(pool('hangzhou', 'hz-2')));
@@ -98,7 +98,7 @@ describe('whole-gang plan', () => {
       makeLocalStorageClass(), ...claims, ...members,
       makeNode('s-0').localStorage().vg('volumegroup1', 7 * GiB, 7 * GiB, '2026-11-21T00:00:30Z').build(),
       makeNode('s-1').localStorage().vg('volumegroup1', 5 * GiB, 5 * GiB, '2026-11-21T00:00:30Z').build(),
-    ], { gang: true });
+    ]);
     const r = await filter(t, members[0]!);
     expect(Object.values(r.json.FailedAndUnresolvableNodes)[0]).toMatch(/no placement for 3 members: 2 placed; db-\d fits no node \(volumegroup1: requested 4Gi, free \dGi\)/);
     expect(t.state.reservationCount()).toBe(0);
@@ -118,7 +118,7 @@ describe('whole-gang plan', () => {
 describe('bind barrier', () => {
   it('holds binds until min-available members arrive, then binds all together', async () => {
     const pods = tfjob();
-    const t = testExtender([...gpuNodes(4), ...pods], { gang: true });
+    const t = testExtender([...gpuNodes(4), ...pods]);
     const nodesOf = new Map<string, string>();
     for (const p of pods) nodesOf.set(p.metadata.name, (await filter(t, p)).json.NodeNames[0]);
     const pending = pods.slice(0, 4).map((p) => bind(t, p, nodesOf.get(p.metadata.name)!));
@@ -133,7 +133,7 @@ describe('bind barrier', () => {
 
   it('fails every held bind when the barrier times out, and releases the plan', async () => {
     const pods = tfjob();
-    const t = testExtender([...gpuNodes(4), ...pods], { gang: true });
+    const t = testExtender([...gpuNodes(4), ...pods]);
     const nodesOf = new Map<string, string>();
     for (const p of pods) nodesOf.set(p.metadata.name, (await filter(t, p)).json.NodeNames[0]);
     const pending = pods.slice(0, 3).map((p) => bind(t, p, nodesOf.get(p.metadata.name)!));
@@ -150,7 +150,7 @@ describe('bind barrier', () => {
 
   it('answers a long-held bind before the scheduler\'s httpTimeout, keeps its place, and binds it with the rest', async () => {
     const pods = tfjob();
-    const t = testExtender([...gpuNodes(4), ...pods], { gang: true });
+    const t = testExtender([...gpuNodes(4), ...pods]);
     const nodesOf = new Map<string, string>();
     for (const p of pods) nodesOf.set(p.metadata.name, (await filter(t, p)).json.NodeNames[0]);
     const first = bind(t, pods[0]!, nodesOf.get(pods[0]!.metadata.name)!);
@@ -162,8 +162,8 @@ describe('bind barrier', () => {
       t.gang!.tick();
       rest.push(bind(t, p, nodesOf.get(p.metadata.name)!));
     }
-    // 27 s after it arrived, the first request was answered so the scheduler does not time out ...
-    expect((await first).json.Error).toMatch(/3 of 5 members at the bind barrier after 25s; this member keeps its place/);
+    // 27 s after it arrived (hold limit 20 s by default), the first request was answered so the scheduler does not time out ...
+    expect((await first).json.Error).toMatch(/3 of 5 members at the bind barrier after 20s; this member keeps its place/);
     expect([...t.state.pods.values()].filter((p) => p.nodeName)).toHaveLength(0);
     // ... and when the last member arrives, all five are bound, the answered one included.
     const last = await bind(t, pods[4]!, nodesOf.get(pods[4]!.metadata.name)!);
@@ -174,7 +174,7 @@ describe('bind barrier', () => {
 
   it('honours a per-gang barrier timeout annotation and refuses one above the cap', async () => {
     const ok = [0, 1].map((i) => makePod(`a-${i}`).gpu(1).group('a', 2).annotate('edge-gang.io/barrier-timeout-seconds', '5').build());
-    const t = testExtender([...gpuNodes(2), ...ok], { gang: true });
+    const t = testExtender([...gpuNodes(2), ...ok]);
     const n0 = (await filter(t, ok[0]!)).json.NodeNames[0];
     const held = bind(t, ok[0]!, n0);
     await new Promise((r) => setTimeout(r, 10));
@@ -182,7 +182,7 @@ describe('bind barrier', () => {
     t.gang!.tick();
     expect((await held).json.Error).toMatch(/none more in 5s/);
     const bad = [0, 1].map((i) => makePod(`b-${i}`).gpu(1).group('b', 2).annotate('edge-gang.io/barrier-timeout-seconds', '601').build());
-    const t2 = testExtender([...gpuNodes(2), ...bad], { gang: true });
+    const t2 = testExtender([...gpuNodes(2), ...bad]);
     expect(Object.values((await filter(t2, bad[0]!)).json.FailedAndUnresolvableNodes)[0]).toMatch(/must be a number of seconds above 0 and at most 300/);
   });
 });
@@ -190,7 +190,7 @@ describe('bind barrier', () => {
 describe('after the gang runs', () => {
   it('schedules members beyond min-available as ordinary pods', async () => {
     const pods = [0, 1, 2].map((i) => makePod(`w-${i}`).gpu(1).group('g', 2).build());
-    const t = testExtender([...gpuNodes(2), ...pods], { gang: true });
+    const t = testExtender([...gpuNodes(2), ...pods]);
     const n0 = (await filter(t, pods[0]!)).json.NodeNames[0];
     const n1 = (await filter(t, pods[1]!)).json.NodeNames[0];
     await Promise.all([bind(t, pods[0]!, n0), bind(t, pods[1]!, n1)]);
@@ -211,7 +211,7 @@ describe('after the gang runs', () => {
     // Two of five members were bound before the extender restarted; the other three are pending.
     const pods = tfjob();
     const onNodes = [pods[0]!, pods[1]!].map((p, i) => ({ ...p, spec: { ...p.spec, nodeName: `gpu-${i}` } }));
-    const t = testExtender([...gpuNodes(4), ...onNodes, ...pods.slice(2)], { gang: true });
+    const t = testExtender([...gpuNodes(4), ...onNodes, ...pods.slice(2)]);
     const rival = [0, 1].map((i) => makePod(`r-${i}`).gpu(2).group('rival', 2).created('2020-01-01T00:00:00Z').build());
     for (const r of rival) t.state.setPod(toPod(r)!);
     const m = await filter(t, pods[2]!);
@@ -233,21 +233,21 @@ describe('validation', () => {
   ])('refuses min-available "%s" with a reason', async (value, reason) => {
     expect(parseMinAvailable(value, 10000)).toMatchObject({ kind: 'invalid' });
     const pod = makePod('x').group('g', value).build();
-    const t = testExtender([...gpuNodes(1), pod], { gang: true });
+    const t = testExtender([...gpuNodes(1), pod]);
     const r = await filter(t, pod);
     expect(Object.values(r.json.FailedAndUnresolvableNodes)[0]).toContain(reason);
   });
 
   it('refuses a gang whose members disagree on min-available, naming the pods', async () => {
     const pods = [makePod('a').group('g', 2).build(), makePod('b').group('g', 3).build()];
-    const t = testExtender([...gpuNodes(1), ...pods], { gang: true });
+    const t = testExtender([...gpuNodes(1), ...pods]);
     const r = await filter(t, pods[0]!);
     expect(Object.values(r.json.FailedAndUnresolvableNodes)[0]).toBe('gang default/g: members disagree on pod-group.scheduling.sigs.k8s.io/min-available: "2" on a; "3" on b');
   });
 
   it('refuses a gang whose members have different priorities (seed 5.3.1)', async () => {
     const pods = [makePod('a').group('g', 2).priority(10).build(), makePod('b').group('g', 2).priority(0).build()];
-    const t = testExtender([...gpuNodes(1), ...pods], { gang: true });
+    const t = testExtender([...gpuNodes(1), ...pods]);
     const r = await filter(t, pods[0]!);
     expect(Object.values(r.json.FailedAndUnresolvableNodes)[0]).toMatch(/members must share one priority .* found 10 on a; 0 on b/);
   });
@@ -257,7 +257,7 @@ describe('contention and starvation', () => {
   it('of two gangs that fit alone but not together, plans one and holds nothing for the other; the other follows when the first leaves', async () => {
     const a = [0, 1].map((i) => makePod(`a-${i}`).gpu(2).group('a', 2).created('2026-11-21T00:00:01Z').build());
     const b = [0, 1].map((i) => makePod(`b-${i}`).gpu(2).group('b', 2).created('2026-11-21T00:00:02Z').build());
-    const t = testExtender([...gpuNodes(3), ...a, ...b], { gang: true });
+    const t = testExtender([...gpuNodes(3), ...a, ...b]);
     const planA = await filter(t, a[0]!);
     expect(planA.json.NodeNames).toHaveLength(1);
     const refB = await filter(t, b[0]!);

@@ -338,14 +338,14 @@ describe('docs/metrics.md', () => {
   const doc = read('docs/metrics.md');
   const metricNames = (file: string) => [...read(file).matchAll(/name: '([a-z_]+)'/g)].map((m) => m[1] as string);
 
-  it.each([['src/extender/metrics.ts'], ['src/agent/metrics.ts']])('lists every metric of %s', (file) => {
+  it.each([['src/extender/metrics.ts'], ['src/agent/adapters/metrics.ts']])('lists every metric of %s', (file) => {
     const names = metricNames(file);
     expect(names.length).toBeGreaterThan(5);
     for (const n of names) expect(doc, n).toContain(`\`${n}\``);
   });
 
-  it('lists every gang Event reason, and status.ts knows the same reasons as events.ts', () => {
-    const fromEvents = [...read('src/extender/kube/events.ts').matchAll(/reason: '(Gang[A-Za-z]+)'/g)].map((m) => m[1]);
+  it('lists every gang Event reason, and status.ts knows the same reasons as the extender records', () => {
+    const fromEvents = [...read('src/wire/keys.ts').matchAll(/reason: '(Gang[A-Za-z]+)'/g)].map((m) => m[1]);
     expect([...fromEvents].sort()).toEqual([...GANG_EVENT_REASONS].sort());
     for (const r of fromEvents) expect(doc).toContain(`\`${r}\``);
   });

@@ -52,7 +52,7 @@ export const EXTENDER_DENIED: readonly ApiCall[] = [
   { group: '', resource: 'configmaps', verb: 'list', namespace: 'kube-system', why: '' },
 ];
 
-/** src/agent/kube.ts. The node name is an example: the agent may patch and watch any Node. */
+/** src/agent/adapters/kube.ts. The node name is an example: the agent may patch and watch any Node. */
 export const NRM_CALLS: readonly ApiCall[] = [
   { group: '', resource: 'configmaps', verb: 'list', namespace: 'kube-system', name: 'node-resource-topo', why: 'watchConfigMap: listNamespacedConfigMap fieldSelector metadata.name=node-resource-topo' },
   { group: '', resource: 'configmaps', verb: 'watch', namespace: 'kube-system', name: 'node-resource-topo', why: 'watchConfigMap: watch with the same fieldSelector' },

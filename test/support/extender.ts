@@ -1,43 +1,48 @@
-// Builds an extender server over a state loaded from objects, the way snapshot mode does.
+// Builds the extender over objects in memory, through the same assembly the entry point uses
+// (src/extender/assemble.ts), with a clock and readiness the test controls and the sweep driven by hand.
 
 import { pino } from 'pino';
-import { ClusterState } from '../../src/core/state.js';
+import type { FastifyInstance } from 'fastify';
+import type { ClusterState } from '../../src/core/state.js';
 import type { CoreConfig } from '../../src/core/config.js';
-import { defaultCoreConfig } from '../../src/config/extender.js';
-import { buildServer, type Binder, type Readiness } from '../../src/extender/http/routes.js';
-import { createExtenderMetrics } from '../../src/extender/metrics.js';
-import { loadSnapshotObjects, snapshotBinder } from '../../src/extender/snapshot.js';
-import { GangRuntimeImpl } from '../../src/extender/barrier.js';
+import { deepFreeze, loadExtenderConfig } from '../../src/config/extender.js';
+import { createExtenderApp } from '../../src/extender/assemble.js';
+import type { Binder, Readiness } from '../../src/extender/ports.js';
+import type { GangDescription } from '../../src/core/gang/planner.js';
 
 export interface TestExtender {
-  app: ReturnType<typeof buildServer>;
+  app: FastifyInstance;
   state: ClusterState;
   now: { ms: number };
   ready: Readiness;
-  gang: GangRuntimeImpl | undefined;
+  /** The gang engine's hands: sweep, held binds, description. */
+  gang: { tick(): void; heldCount(): number; describe(nowMs: number): GangDescription[] };
 }
 
-export function testExtender(objects: Record<string, unknown>[], opts: { core?: Partial<CoreConfig>; binder?: Binder; gang?: boolean | { headAfterMs?: number }; nowIso?: string } = {}): TestExtender {
-  const state = new ClusterState(defaultCoreConfig(opts.core));
-  loadSnapshotObjects(state, objects);
+export interface TestExtenderOptions {
+  core?: Partial<CoreConfig>;
+  binder?: Binder;
+  gang?: { headAfterMs?: number };
+  nowIso?: string;
+}
+
+export function testExtender(objects: Record<string, unknown>[], opts: TestExtenderOptions = {}): TestExtender {
+  const flags = ['--bind-lag-grace-ms', '0'];
+  if (opts.gang?.headAfterMs !== undefined) flags.push('--gang-head-after-ms', String(opts.gang.headAfterMs));
+  const loaded = loadExtenderConfig(flags, {});
+  if (loaded.kind !== 'ok') throw new Error(`test extender config: ${loaded.errors.join('; ')}`);
+  const config = deepFreeze({ ...loaded.config, core: { ...loaded.config.core, ...opts.core } });
   const now = { ms: Date.parse(opts.nowIso ?? '2026-11-21T00:01:00Z') };
   const ready: Readiness = { ready: true, reason: 'test' };
-  const gang = opts.gang
-    ? new GangRuntimeImpl(state, { clock: () => now.ms, timers: false, ...(typeof opts.gang === 'object' ? opts.gang : {}) })
-    : undefined;
-  const app = buildServer({
-    state,
-    binder: opts.binder ?? snapshotBinder,
-    readiness: () => ready,
-    clock: () => now.ms,
-    logger: pino({ level: 'silent' }),
-    metrics: createExtenderMetrics(() => state.sizes()),
-    bodyLimitBytes: 64 * 1024 * 1024,
-    keepAliveTimeoutMs: 120_000,
-    bindLagGraceMs: 0,
-    ...(gang ? { gang } : {}),
+  const ext = createExtenderApp(config, pino({ level: 'silent' }), {
+    objects, clock: () => now.ms, readiness: () => ready, timers: false, ...(opts.binder ? { binder: opts.binder } : {}),
   });
-  return { app, state, now, ready, gang };
+  const gang = {
+    tick: () => ext.barrier.tick(),
+    heldCount: () => ext.barrier.heldCount(),
+    describe: (nowMs: number) => ext.planner.describe(nowMs),
+  };
+  return { app: ext.app, state: ext.state, now, ready, gang };
 }
 
 export async function post(t: TestExtender, verb: string, body: unknown): Promise<{ status: number; json: any }> {

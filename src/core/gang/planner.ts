@@ -19,132 +19,27 @@
 // placed. Order, and the guard against starvation: gangs rank by priority, then age (partly bound
 // gangs first). A gang that has waited longer than `headAfterMs` and would fit the cluster's
 // allocatable becomes the head: gangs ranked after it may not plan until it has been placed.
+//
+// The rules members must agree on are in spec.ts, the placement search in placement.ts.
 
-import type { NodeModel, PodModel, Resources } from '../model.js';
-import type { FilterOutcome, NodeLookup, Score } from '../filter.js';
-import type { ExtenderBindingArgs } from '../../wire/extender.js';
+import type { NodeModel, PodModel } from '../model.js';
+import type { FilterOutcome, GangEngine, NodeLookup, Score } from '../outcome.js';
+import { MAX_EXTENDER_PRIORITY, MIN_EXTENDER_PRIORITY, type ExtenderBindingArgs } from '../../wire/extender.js';
 import { ClusterState, groupKeyOf } from '../state.js';
-import { placementVerdict, addResources } from '../fit.js';
-import { podVolumeNeeds, vgVerdict, type PodVolumes } from '../lvm.js';
-import { formatResource } from '../quantity.js';
-import {
-  ANNOTATION_BARRIER_TIMEOUT_SECONDS, ANNOTATION_SAME_NODE_LABEL, LABEL_POD_GROUP_MIN_AVAILABLE,
-} from '../../wire/keys.js';
+import { placementVerdict } from '../fit.js';
+import { podVolumeNeeds, reserveUnselectedClaims } from '../lvm.js';
+import { compareRank, gangSpec, type GangSpec, type SpecResult } from './spec.js';
+import { placeOne, planPlacement } from './placement.js';
+import type { BarrierAnswer, GangDescription, GangEvent, GangPhase, GangRecord, Plan } from './types.js';
 
-export interface GangEngine {
-  /** null: not a gang member (or a member the gang no longer constrains); decide as an ordinary pod. */
-  filter(pod: PodModel, nodeNames: string[], nowMs: number, lookup: NodeLookup): FilterOutcome | null;
-  prioritize(pod: PodModel, nodeNames: readonly string[]): Score[] | null;
-}
-
-/** What the HTTP layer needs beyond the pure engine: the bind barrier and a description for /debug. */
-export interface GangRuntime extends GangEngine {
-  bind(args: ExtenderBindingArgs, doBind: (a: ExtenderBindingArgs) => Promise<void>, clock: () => number): Promise<void>;
-  describe(nowMs: number): unknown[];
-}
-
-export type GangPhase = 'waiting-for-members' | 'invalid' | 'unschedulable' | 'queued' | 'planned' | 'binding' | 'running';
-
-export interface GangSpec {
-  key: string;
-  minAvailable: number;
-  priority: number;
-  /** Earliest member creation: the gang's age. */
-  creationMs: number;
-  barrierTimeoutMs: number;
-  sameNodeLabel: string;
-}
-
-interface Plan {
-  createdMs: number;
-  lastProgressMs: number;
-  /** pod uid -> node */
-  assignments: Map<string, string>;
-  pool: string;
-}
-
-interface GangRecord {
-  key: string;
-  plan: Plan | null;
-  /** Members that reached bind: pod uid -> node, arrival time, and whether its request was answered. */
-  barrier: Map<string, { node: string; arrivedMs: number; answered: boolean }>;
-  /** The last time a new member reached the barrier. */
-  barrierProgressMs: number;
-  phase: GangPhase;
-  lastReason: string;
-  lastReasonMs: number;
-  /** When the gang first had its quorum and could not be placed. */
-  waitingSinceMs: number | null;
-  quorumMs: number | null;
-  /** freedVersion|members|bound at the last failed plan. */
-  failedAt: string;
-  failedReason: string;
-  runningSinceMs: number | null;
-  /** Cached answer of fitsEmptyCluster for one node set. */
-  emptyFit?: { nodes: readonly NodeModel[]; key: string; fits: boolean };
-}
-
-/** Something the adapter should tell the world about (Events, metrics). */
-export type GangEvent =
-  | { kind: 'waiting'; gang: string; podUids: string[]; reason: string }
-  | { kind: 'unschedulable'; gang: string; podUids: string[]; reason: string }
-  | { kind: 'planned'; gang: string; podUids: string[]; reason: string }
-  | { kind: 'bound'; gang: string; podUids: string[]; reason: string; quorumToBoundMs: number | null }
-  | { kind: 'barrier-timeout'; gang: string; podUids: string[]; reason: string }
-  | { kind: 'plan-released'; gang: string; podUids: string[]; reason: string };
-
-export type BarrierAnswer =
-  | { kind: 'pass' }
-  | { kind: 'hold'; deadlineMs: number }
-  | { kind: 'release'; members: { uid: string; node: string }[] }
-  | { kind: 'refuse'; reason: string };
-
-export interface GangOptions {
-  /** How long a gang may wait (quorum met, not placeable) before it blocks gangs ranked after it. */
-  headAfterMs: number;
-}
-
-type SpecResult = { kind: 'ok'; spec: GangSpec } | { kind: 'invalid'; reason: string };
-
-const MAX_NAMES_IN_REASON = 5;
-
-function names(pods: PodModel[]): string {
-  const shown = pods.slice(0, MAX_NAMES_IN_REASON).map((p) => p.name).join(', ');
-  return pods.length > MAX_NAMES_IN_REASON ? `${shown} and ${pods.length - MAX_NAMES_IN_REASON} more` : shown;
-}
-
-/** Parses a min-available label value; reasons are for users. */
-export function parseMinAvailable(raw: string | undefined, max: number): { kind: 'ok'; value: number } | { kind: 'invalid'; reason: string } {
-  if (raw === undefined) return { kind: 'invalid', reason: `label ${LABEL_POD_GROUP_MIN_AVAILABLE} is missing` };
-  if (!/^\s*\d+\s*$/.test(raw)) return { kind: 'invalid', reason: `${LABEL_POD_GROUP_MIN_AVAILABLE} "${raw.slice(0, 40)}" is not a whole number` };
-  const v = Number(raw.trim());
-  if (v < 1) return { kind: 'invalid', reason: `${LABEL_POD_GROUP_MIN_AVAILABLE} must be at least 1, got ${v}` };
-  if (v > max) return { kind: 'invalid', reason: `${LABEL_POD_GROUP_MIN_AVAILABLE} ${raw.trim().slice(0, 20)} is above the limit of ${max}` };
-  return { kind: 'ok', value: v };
-}
-
-/** Rank: partly bound gangs first, then higher priority, then older, then name. Negative = a first. */
-function compareRank(a: { spec: GangSpec; bound: number }, b: { spec: GangSpec; bound: number }): number {
-  const pa = a.bound > 0 ? 1 : 0;
-  const pb = b.bound > 0 ? 1 : 0;
-  if (pa !== pb) return pb - pa;
-  if (a.spec.priority !== b.spec.priority) return b.spec.priority - a.spec.priority;
-  if (a.spec.creationMs !== b.spec.creationMs) return a.spec.creationMs - b.spec.creationMs;
-  return a.spec.key < b.spec.key ? -1 : a.spec.key > b.spec.key ? 1 : 0;
-}
-
-/** The request size used to order members for placement: scarce resources first. */
-function sizeKey(r: Resources): number[] {
-  let ext = 0;
-  for (const [k, v] of Object.entries(r)) if (k.includes('/')) ext += v;
-  return [ext, r.cpu ?? 0, r.memory ?? 0];
-}
+export type { BarrierAnswer, GangDescription, GangEvent, GangPhase } from './types.js';
+export { parseMinAvailable, type GangSpec } from './spec.js';
 
 export class GangPlanner implements GangEngine {
   private readonly gangs = new Map<string, GangRecord>();
   private readonly events: GangEvent[] = [];
 
-  constructor(private readonly state: ClusterState, private readonly options: GangOptions = { headAfterMs: 30_000 }) {}
+  constructor(private readonly state: ClusterState) {}
 
   /** Events since the last call, oldest first. */
   drainEvents(): GangEvent[] {
@@ -180,48 +75,9 @@ export class GangPlanner implements GangEngine {
     return n;
   }
 
-  /** The group's parameters, after checking every member agrees on them. */
+  /** The group's parameters, after checking every member agrees on them (spec.ts). */
   spec(key: string, members = this.members(key)): SpecResult {
-    const cfg = this.state.config.gang;
-    const byMin = new Map<string, PodModel[]>();
-    for (const m of members) {
-      const raw = m.labels[LABEL_POD_GROUP_MIN_AVAILABLE] ?? '(missing)';
-      const list = byMin.get(raw) ?? [];
-      list.push(m);
-      byMin.set(raw, list);
-    }
-    if (byMin.size > 1) {
-      const parts = [...byMin.entries()].map(([v, ps]) => `"${v}" on ${names(ps)}`);
-      return { kind: 'invalid', reason: `gang ${key}: members disagree on ${LABEL_POD_GROUP_MIN_AVAILABLE}: ${parts.join('; ')}` };
-    }
-    const first = members[0];
-    if (!first) return { kind: 'invalid', reason: `gang ${key}: no members` };
-    const min = parseMinAvailable(first.labels[LABEL_POD_GROUP_MIN_AVAILABLE], cfg.maxMinAvailable);
-    if (min.kind === 'invalid') return { kind: 'invalid', reason: `gang ${key}: ${min.reason}` };
-    const byPrio = new Map<number, PodModel[]>();
-    for (const m of members) byPrio.set(m.priority, [...(byPrio.get(m.priority) ?? []), m]);
-    if (byPrio.size > 1) {
-      const parts = [...byPrio.entries()].map(([v, ps]) => `${v} on ${names(ps)}`);
-      return { kind: 'invalid', reason: `gang ${key}: members must share one priority (seed 002, 5.3.1), found ${parts.join('; ')}` };
-    }
-    let barrierTimeoutMs = cfg.barrierTimeoutMs;
-    let sameNodeLabel = '';
-    for (const m of members) {
-      const t = m.annotations[ANNOTATION_BARRIER_TIMEOUT_SECONDS];
-      if (t !== undefined) {
-        const secs = Number(t);
-        if (!Number.isFinite(secs) || secs <= 0 || secs * 1000 > cfg.maxBarrierTimeoutMs) {
-          return { kind: 'invalid', reason: `gang ${key}: ${ANNOTATION_BARRIER_TIMEOUT_SECONDS} "${t.slice(0, 20)}" on ${m.name} must be a number of seconds above 0 and at most ${cfg.maxBarrierTimeoutMs / 1000}` };
-        }
-        barrierTimeoutMs = Math.round(secs * 1000);
-      }
-      const l = m.annotations[ANNOTATION_SAME_NODE_LABEL];
-      if (l !== undefined) sameNodeLabel = l;
-    }
-    return {
-      kind: 'ok',
-      spec: { key, minAvailable: min.value, priority: first.priority, creationMs: first.creationMs, barrierTimeoutMs, sameNodeLabel },
-    };
+    return gangSpec(key, members, this.state.config.gang);
   }
 
   private note(rec: GangRecord, phase: GangPhase, reason: string, nowMs: number): void {
@@ -319,14 +175,8 @@ export class GangPlanner implements GangEngine {
     if (!pod) return;
     this.state.hold(uid, node, pod.requests);
     const volumes = podVolumeNeeds(this.state, pod);
-    if (volumes.kind === 'needs') {
-      for (const need of volumes.needs) {
-        for (const claim of need.claims) {
-          const pvc = this.state.pvcs.get(claim);
-          if (pvc && !pvc.selectedNode) this.state.reserve(claim, uid, node, need.vg, pvc.requestBytes, nowMs + this.state.config.gang.planTtlMs * 10);
-        }
-      }
-    }
+    // Held as long as the plan may live (plans are released explicitly; the expiry is only a backstop).
+    if (volumes.kind === 'needs') reserveUnselectedClaims(this.state, uid, volumes, node, nowMs + this.state.config.gang.planTtlMs * 10);
   }
 
   private releaseMember(uid: string): void {
@@ -349,7 +199,7 @@ export class GangPlanner implements GangEngine {
   private head(nowMs: number): { rec: GangRecord; spec: GangSpec; bound: number } | null {
     let best: { rec: GangRecord; spec: GangSpec; bound: number } | null = null;
     for (const rec of this.gangs.values()) {
-      if (rec.plan || rec.waitingSinceMs === null || nowMs - rec.waitingSinceMs < this.options.headAfterMs) continue;
+      if (rec.plan || rec.waitingSinceMs === null || nowMs - rec.waitingSinceMs < this.state.config.gang.headAfterMs) continue;
       if (rec.phase !== 'unschedulable') continue;
       const members = this.members(rec.key);
       const s = this.spec(rec.key, members);
@@ -412,7 +262,7 @@ export class GangPlanner implements GangEngine {
     if (!key) return null;
     const planned = this.gangs.get(key)?.plan?.assignments.get(pod.uid);
     if (!planned) return null;
-    return nodeNames.map((host) => ({ host, score: host === planned ? 10 : 0 }));
+    return nodeNames.map((host) => ({ host, score: host === planned ? MAX_EXTENDER_PRIORITY : MIN_EXTENDER_PRIORITY }));
   }
 
   /** A member's bind arrives: hold it, release the whole barrier, or let it through. */
@@ -541,176 +391,3 @@ export class GangPlanner implements GangEngine {
     return out;
   }
 }
-
-export interface GangDescription {
-  gang: string;
-  phase: GangPhase;
-  minAvailable: number | null;
-  members: number;
-  planned: number;
-  atBarrier: number;
-  bound: number;
-  planAgeMs: number | null;
-  lastReason: string;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Placement (pure): first-fit-decreasing, tightest node first, deterministic.
-
-type PlaceOne = { kind: 'placed'; node: string } | { kind: 'none'; reason: string };
-
-/** Nodes passing the pod's selector, affinity, taints and cordon; members of one shape share the list. */
-function eligibleNodes(pod: PodModel, nodes: readonly NodeModel[], cache: Map<string, NodeModel[]>): NodeModel[] {
-  const shape = JSON.stringify([pod.nodeSelector, pod.affinityTerms, pod.tolerations]);
-  let list = cache.get(shape);
-  if (!list) {
-    list = nodes.filter((n) => placementVerdict(pod, n).kind === 'fits');
-    cache.set(shape, list);
-  }
-  return list;
-}
-
-/** The tightest node that fits the pod given what is used, held, and already planned in this pass. */
-function placeOne(state: ClusterState, pod: PodModel, nodes: readonly NodeModel[], planned: Map<string, Resources>, nowMs: number, volumes?: PodVolumes): PlaceOne {
-  const vols = volumes ?? podVolumeNeeds(state, pod);
-  if (vols.kind === 'blocked') return { kind: 'none', reason: vols.reason };
-  let best: { node: string; slack: number } | null = null;
-  let lastReason = 'no node matches its selector, affinity and tolerations';
-  const wants = Object.entries(pod.requests).filter(([, v]) => v > 0);
-  wants.push(['pods', 1]);
-  const scarce = Object.keys(pod.requests).find((k) => k.includes('/')) ?? 'cpu';
-  for (const node of nodes) {
-    const extra = planned.get(node.name);
-    let ok = true;
-    let slack = 0;
-    for (const [r, want] of wants) {
-      const free = state.freeOf(node, r, pod.uid) - (extra?.[r] ?? 0);
-      if (want > free) {
-        ok = false;
-        lastReason = r === 'pods' ? 'too many pods' : `insufficient ${r}: requested ${formatResource(r, want)}, free ${formatResource(r, Math.max(0, free))}`;
-        break;
-      }
-      if (r === scarce) slack = free - want;
-    }
-    if (!ok) continue;
-    if (vols.kind === 'needs') {
-      const vv = vgVerdict(state, node, vols, nowMs);
-      if (vv.kind !== 'fits') {
-        lastReason = vv.reason;
-        continue;
-      }
-    }
-    if (!best || slack < best.slack || (slack === best.slack && node.name < best.node)) best = { node: node.name, slack };
-  }
-  return best ? { kind: 'placed', node: best.node } : { kind: 'none', reason: lastReason };
-}
-
-type PlanResult = { kind: 'planned'; assignments: Map<string, string>; pool: string } | { kind: 'failed'; reason: string };
-
-/** Places as many unbound members as fit, needing at least `needed`; all or nothing. */
-export function planPlacement(state: ClusterState, unbound: PodModel[], needed: number, sameNodeLabel: string, nowMs: number): PlanResult {
-  const all = state.sortedNodes();
-  if (!sameNodeLabel) return planIn(state, unbound, needed, all, '', nowMs);
-  const pools = new Map<string, NodeModel[]>();
-  for (const n of all) {
-    const v = n.labels[sameNodeLabel];
-    if (v === undefined) continue;
-    pools.set(v, [...(pools.get(v) ?? []), n]);
-  }
-  if (pools.size === 0) return { kind: 'failed', reason: `no node has the label ${sameNodeLabel} the gang must stay within` };
-  const reasons: string[] = [];
-  for (const [pool, nodes] of [...pools.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    const r = planIn(state, unbound, needed, nodes, pool, nowMs);
-    if (r.kind === 'planned') return r;
-    reasons.push(`${pool}: ${r.reason}`);
-  }
-  const shown = reasons.slice(0, 3).join('; ') + (reasons.length > 3 ? `; and ${reasons.length - 3} more pools` : '');
-  return { kind: 'failed', reason: `no single ${sameNodeLabel} has room for the gang (${shown})` };
-}
-
-function planIn(state: ClusterState, unbound: PodModel[], needed: number, nodes: readonly NodeModel[], pool: string, nowMs: number): PlanResult {
-  const order = [...unbound].sort((a, b) => {
-    const ka = sizeKey(a.requests);
-    const kb = sizeKey(b.requests);
-    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return (kb[i] as number) - (ka[i] as number);
-    return a.name < b.name ? -1 : 1;
-  });
-  const planned = new Map<string, Resources>();
-  const eligible = new Map<string, NodeModel[]>();
-  const assignments = new Map<string, string>();
-  const unplaced: { pod: PodModel; reason: string }[] = [];
-  // Volume needs of members placed in this pass, as temporary reservations so the next member sees them.
-  const tempClaims: string[] = [];
-  try {
-    for (const pod of order) {
-      const vols = podVolumeNeeds(state, pod);
-      const candidates = eligibleNodes(pod, nodes, eligible);
-      const r = candidates.length ? placeOne(state, pod, candidates, planned, nowMs, vols) : { kind: 'none' as const, reason: 'no node matches its selector, affinity and tolerations' };
-      if (r.kind === 'none') {
-        unplaced.push({ pod, reason: r.reason });
-        continue;
-      }
-      assignments.set(pod.uid, r.node);
-      const add = planned.get(r.node) ?? {};
-      addResources(add, pod.requests, 1);
-      add.pods = (add.pods ?? 0) + 1;
-      planned.set(r.node, add);
-      if (vols.kind === 'needs') {
-        for (const need of vols.needs) {
-          for (const claim of need.claims) {
-            const pvc = state.pvcs.get(claim);
-            if (pvc && !pvc.selectedNode) {
-              state.reserve(claim, `plan:${pod.uid}`, r.node, need.vg, pvc.requestBytes, nowMs + 1);
-              tempClaims.push(claim);
-            }
-          }
-        }
-      }
-    }
-  } finally {
-    for (const c of tempClaims) state.releaseReservation(c);
-  }
-  if (assignments.size >= needed) return { kind: 'planned', assignments, pool };
-  return { kind: 'failed', reason: gapReason(state, order, needed, nodes, unplaced, assignments.size, nowMs) };
-}
-
-/** The gap in numbers: a resource whose total demand exceeds the total free, else the first pod that fits nowhere. */
-function gapReason(state: ClusterState, pods: PodModel[], needed: number, nodes: readonly NodeModel[], unplaced: { pod: PodModel; reason: string }[], placed: number, nowMs: number): string {
-  const demand = new Map<string, { amount: number; pods: number }>();
-  // The most hopeful demand: the `needed` smallest members (any min-available of them would do).
-  const smallest = [...pods].sort((a, b) => {
-    const ka = sizeKey(a.requests);
-    const kb = sizeKey(b.requests);
-    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return (ka[i] as number) - (kb[i] as number);
-    return 0;
-  }).slice(0, needed);
-  for (const p of smallest) {
-    for (const [r, v] of Object.entries(p.requests)) {
-      if (v <= 0) continue;
-      const d = demand.get(r) ?? { amount: 0, pods: 0 };
-      d.amount += v;
-      d.pods += 1;
-      demand.set(r, d);
-    }
-  }
-  const ordered = [...demand.entries()].sort((a, b) => (a[0].includes('/') === b[0].includes('/') ? (a[0] < b[0] ? -1 : 1) : a[0].includes('/') ? -1 : 1));
-  for (const [r, d] of ordered) {
-    let free = 0;
-    for (const n of nodes) {
-      if (!pods.some((p) => (p.requests[r] ?? 0) > 0 && placementVerdict(p, n).kind === 'fits')) continue;
-      free += Math.max(0, (n.allocatable[r] ?? 0) - (state.committedOn(n.name)[r] ?? 0));
-    }
-    if (d.amount > free) return `needs ${formatResource(r, d.amount)} ${r} for ${d.pods} pods, ${formatResource(r, free)} free`;
-  }
-  // Volumes: the same test per VG over the nodes that hold it.
-  const vgDemand = new Map<string, number>();
-  for (const p of pods) {
-    const v = podVolumeNeeds(state, p);
-    if (v.kind === 'needs') for (const need of v.needs) vgDemand.set(need.vg, (vgDemand.get(need.vg) ?? 0) + need.bytes);
-  }
-  void nowMs;
-  const first = unplaced[0];
-  const volumeNote = vgDemand.size ? ` (local volumes: ${[...vgDemand.entries()].map(([vg, b]) => `${vg} ${formatResource('memory', b)}`).join(', ')})` : '';
-  return `no placement for ${needed} members: ${placed} placed; ${first ? `${first.pod.name} fits no node (${first.reason})` : 'none left'}${volumeNote}`;
-}
-

@@ -2,7 +2,8 @@
 // schedulers and sample code use lowercase keys, so we accept any casing of the known keys; only
 // the top level is checked (never validate a megabyte NodeList field by field on the hot path).
 
-import type { KubeObject, NodeList } from '../../wire/extender.js';
+import type { ExtenderBindingArgs, KubeObject, NodeList } from '../../wire/extender.js';
+import type { VerbArgs } from '../ports.js';
 import { badRequest } from '../errors.js';
 
 type Obj = Record<string, unknown>;
@@ -20,12 +21,7 @@ function asObject(body: unknown, what: string): Obj {
   return body as Obj;
 }
 
-export interface DecodedArgs {
-  pod: KubeObject;
-  /** The node names in request order. */
-  names: string[];
-  /** Full Node objects by name when the scheduler sent them (nodeCacheCapable: false). */
-  nodes: Map<string, KubeObject> | null;
+export interface DecodedArgs extends VerbArgs {
   /** Which form the answer must take. */
   mode: 'names' | 'nodes';
 }
@@ -67,14 +63,7 @@ export function decodeExtenderArgs(body: unknown, verb: string): DecodedArgs {
   throw badRequest(`${verb}: neither NodeNames nor Nodes is present`);
 }
 
-export interface DecodedBind {
-  PodName: string;
-  PodNamespace: string;
-  PodUID: string;
-  Node: string;
-}
-
-export function decodeBindingArgs(body: unknown): DecodedBind {
+export function decodeBindingArgs(body: unknown): ExtenderBindingArgs {
   const o = asObject(body, 'bind');
   const out: Record<string, string> = {};
   for (const k of ['PodName', 'PodNamespace', 'PodUID', 'Node'] as const) {
@@ -82,7 +71,7 @@ export function decodeBindingArgs(body: unknown): DecodedBind {
     if (typeof v !== 'string' || (k !== 'PodUID' && v.length === 0) || v.length > MAX_NAME) throw badRequest(`bind: ${k} must be a non-empty string`);
     out[k] = v;
   }
-  return out as unknown as DecodedBind;
+  return out as unknown as ExtenderBindingArgs;
 }
 
 export function nodeListOf(items: KubeObject[]): NodeList {

@@ -6,6 +6,9 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { ExtenderBindingArgs } from '../../wire/extender.js';
+import { ExtenderError } from '../errors.js';
+import type { Binder } from '../ports.js';
 
 export interface ApiResponse {
   status: number;
@@ -13,14 +16,14 @@ export interface ApiResponse {
 }
 
 export interface BindingClient {
-  /** POST /api/v1/namespaces/{ns}/pods/{name}/binding */
-  bind(namespace: string, name: string, uid: string, node: string): Promise<ApiResponse>;
+  /** POST /api/v1/namespaces/{ns}/pods/{name}/binding, answered within timeoutMs. */
+  bind(namespace: string, name: string, uid: string, node: string, timeoutMs: number): Promise<ApiResponse>;
   /** GET the pod, for a bind that conflicted. */
-  readPod(namespace: string, name: string): Promise<ApiResponse>;
+  readPod(namespace: string, name: string, timeoutMs: number): Promise<ApiResponse>;
   close(): void;
 }
 
-export function createBindingClient(kc: KubeConfig, timeoutMs = 20_000): BindingClient {
+export function createBindingClient(kc: KubeConfig): BindingClient {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const server = new URL(cluster.server);
@@ -35,7 +38,7 @@ export function createBindingClient(kc: KubeConfig, timeoutMs = 20_000): Binding
     return agent;
   };
 
-  const call = async (method: string, path: string, body?: unknown): Promise<ApiResponse> => {
+  const call = async (method: string, path: string, timeoutMs: number, body?: unknown): Promise<ApiResponse> => {
     const opts: RequestOptions = { headers: {} };
     await kc.applyToHTTPSOptions(opts);
     const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -62,20 +65,56 @@ export function createBindingClient(kc: KubeConfig, timeoutMs = 20_000): Binding
   };
 
   return {
-    bind(namespace, name, uid, node) {
+    bind(namespace, name, uid, node, timeoutMs) {
       const ns = encodeURIComponent(namespace);
       const n = encodeURIComponent(name);
-      return call('POST', `/api/v1/namespaces/${ns}/pods/${n}/binding`, {
+      return call('POST', `/api/v1/namespaces/${ns}/pods/${n}/binding`, timeoutMs, {
         apiVersion: 'v1', kind: 'Binding',
         metadata: { name, namespace, ...(uid ? { uid } : {}) },
         target: { apiVersion: 'v1', kind: 'Node', name: node },
       });
     },
-    readPod(namespace, name) {
-      return call('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`);
+    readPod(namespace, name, timeoutMs) {
+      return call('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`, timeoutMs);
     },
     close() {
       agent?.destroy();
+    },
+  };
+}
+
+/**
+ * The Binder of a live cluster. The Binding and, after a 409, the read of the pod share one deadline
+ * (--binding-timeout-ms), so the bind path's budget holds (src/config/bind-budget.ts).
+ */
+export function createBinder(bindings: BindingClient, timeoutMs: number, now: () => number = Date.now): Binder {
+  return {
+    async bind(a: ExtenderBindingArgs) {
+      const key = `${a.PodNamespace}/${a.PodName}`;
+      const deadline = now() + timeoutMs;
+      let res;
+      try {
+        res = await bindings.bind(a.PodNamespace, a.PodName, a.PodUID, a.Node, timeoutMs);
+      } catch (err) {
+        throw new ExtenderError('BIND_FAILED', `binding ${key} to ${a.Node} failed: ${(err as Error).message}`);
+      }
+      if (res.status >= 200 && res.status < 300) return;
+      if (res.status === 409) {
+        // A retried bind whose first attempt succeeded: success if the pod is on that node.
+        const pod = await bindings.readPod(a.PodNamespace, a.PodName, Math.max(1, deadline - now())).catch(() => null);
+        if (pod && pod.status === 200) {
+          const nodeName = (JSON.parse(pod.body) as { spec?: { nodeName?: string } }).spec?.nodeName ?? '';
+          if (nodeName === a.Node) return;
+          throw new ExtenderError('BIND_CONFLICT', `pod ${key} is bound to ${nodeName || 'nothing'} or being deleted`);
+        }
+      }
+      let message = res.body.slice(0, 300);
+      try {
+        message = (JSON.parse(res.body) as { message?: string }).message ?? message;
+      } catch {
+        // not a Status object; keep the raw text
+      }
+      throw new ExtenderError('BIND_FAILED', `binding ${key} to ${a.Node} failed: HTTP ${res.status}: ${message}`);
     },
   };
 }

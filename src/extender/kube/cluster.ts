@@ -6,10 +6,8 @@ import type { Logger } from 'pino';
 import type { ClusterState } from '../../core/state.js';
 import { toNode, toPod, toPv, toPvc, toStorageClass } from '../convert.js';
 import { Reflector, type ListPage, type Sink } from './reflector.js';
-import type { Binder, Readiness } from '../http/routes.js';
-import { ExtenderError } from '../errors.js';
-import { createBindingClient } from './binding.js';
-import type { DecodedBind } from '../http/decode.js';
+import type { Binder, Readiness } from '../ports.js';
+import { createBinder, createBindingClient } from './binding.js';
 
 type Obj = { metadata?: { name?: string; namespace?: string; uid?: string } };
 
@@ -55,7 +53,7 @@ export interface LiveCluster {
   stop(): void;
 }
 
-export function startLiveCluster(kc: KubeConfig, state: ClusterState, logger: Logger): LiveCluster {
+export function startLiveCluster(kc: KubeConfig, state: ClusterState, logger: Logger, bindingTimeoutMs: number): LiveCluster {
   const core = kc.makeApiClient(CoreV1Api);
   const storage = kc.makeApiClient(StorageV1Api);
   const nsKey = (o: Obj) => `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`;
@@ -93,34 +91,7 @@ export function startLiveCluster(kc: KubeConfig, state: ClusterState, logger: Lo
   for (const r of reflectors) r.start();
 
   const bindings = createBindingClient(kc);
-  const binder: Binder = {
-    async bind(a: DecodedBind) {
-      const key = `${a.PodNamespace}/${a.PodName}`;
-      let res;
-      try {
-        res = await bindings.bind(a.PodNamespace, a.PodName, a.PodUID, a.Node);
-      } catch (err) {
-        throw new ExtenderError('BIND_FAILED', `binding ${key} to ${a.Node} failed: ${(err as Error).message}`);
-      }
-      if (res.status >= 200 && res.status < 300) return;
-      if (res.status === 409) {
-        // A retried bind whose first attempt succeeded: success if the pod is on that node.
-        const pod = await bindings.readPod(a.PodNamespace, a.PodName).catch(() => null);
-        if (pod && pod.status === 200) {
-          const nodeName = (JSON.parse(pod.body) as { spec?: { nodeName?: string } }).spec?.nodeName ?? '';
-          if (nodeName === a.Node) return;
-          throw new ExtenderError('BIND_CONFLICT', `pod ${key} is bound to ${nodeName || 'nothing'} or being deleted`);
-        }
-      }
-      let message = res.body.slice(0, 300);
-      try {
-        message = (JSON.parse(res.body) as { message?: string }).message ?? message;
-      } catch {
-        // not a Status object; keep the raw text
-      }
-      throw new ExtenderError('BIND_FAILED', `binding ${key} to ${a.Node} failed: HTTP ${res.status}: ${message}`);
-    },
-  };
+  const binder = createBinder(bindings, bindingTimeoutMs);
 
   return {
     readiness() {

@@ -7,17 +7,10 @@ import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
 import type { GangEvent } from '../../core/gang/planner.js';
 import type { ClusterState } from '../../core/state.js';
+import { GANG_EVENTS } from '../../wire/keys.js';
+import type { EventSink } from '../ports.js';
 
-const REASONS: Record<GangEvent['kind'], { reason: string; type: 'Normal' | 'Warning' }> = {
-  waiting: { reason: 'GangWaitingForMembers', type: 'Normal' },
-  unschedulable: { reason: 'GangUnschedulable', type: 'Warning' },
-  planned: { reason: 'GangPlanned', type: 'Normal' },
-  bound: { reason: 'GangScheduled', type: 'Normal' },
-  'barrier-timeout': { reason: 'GangBarrierTimeout', type: 'Warning' },
-  'plan-released': { reason: 'GangPlanReleased', type: 'Warning' },
-};
-
-export class GangEventRecorder {
+export class GangEventRecorder implements EventSink {
   private readonly api: CoreV1Api;
   /** A cache, not the truth: forgetting an entry only means one repeated Event. */
   private readonly recent = new LRUCache<string, true>({ max: 20_000, ttl: 60_000 });
@@ -27,9 +20,9 @@ export class GangEventRecorder {
     this.api = kc.makeApiClient(CoreV1Api);
   }
 
-  record(events: GangEvent[]): void {
+  publish(events: readonly GangEvent[]): void {
     for (const e of events) {
-      const { reason, type } = REASONS[e.kind];
+      const { reason, type } = GANG_EVENTS[e.kind];
       for (const uid of e.podUids) {
         const pod = this.state.pods.get(uid);
         if (!pod) continue;

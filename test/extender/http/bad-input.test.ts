@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { makeNode, makePod } from '../../support/builders.js';
 import { testExtender } from '../../support/extender.js';
 
-const t = testExtender([makeNode('a').gpus(2).build(), makeNode('b').build()], { gang: true });
+const t = testExtender([makeNode('a').gpus(2).build(), makeNode('b').build()]);
 let cases = 0;
 
 async function send(verb: string, payload: string): Promise<{ status: number; body: string }> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBlkidExport, parseLsblk, parsePvsReport, parseVgsReport } from '../../../src/agent/lvm/parse.js';
+import { parseBlkidExport, parseLsblk, parsePvsReport, parseVgsReport } from '../../../../src/agent/adapters/lvm/parse.js';
 import { fixture } from './fixtures.js';
 
 describe('parsePvsReport', () => {

@@ -1,9 +1,9 @@
 // The agent's LvmPort on real LVM: pvs/vgs JSON reports, device probes (realpath, lsblk, blkid -p), and the
 // planned pvcreate/vgcreate/vgextend. Every command goes through a CommandRunner (argv only, no shell).
 
-import type { DeviceProbe, ObservedPv, ObservedVg } from '../model.js';
-import type { ActionOutcome, LvmPort } from '../reconcile.js';
-import { MUTATING_VERBS } from '../plan.js';
+import type { DeviceProbe, ObservedPv, ObservedVg } from '../../model.js';
+import type { ActionOutcome, LvmPort } from '../../reconcile.js';
+import { MUTATING_VERBS } from '../../plan.js';
 import { LvmError, firstLines } from './errors.js';
 import { LSBLK_COLUMNS, PVS_FIELDS, VGS_FIELDS, parseBlkidExport, parseLsblk, parsePvsReport, parseVgsReport } from './parse.js';
 import type { CommandResult, CommandRunner } from './runner.js';

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileStateCache, LAST_CONFIG_FILE, LAST_LABELS_FILE, writeFileAtomic } from '../../src/agent/state-cache.js';
+import { FileStateCache, LAST_CONFIG_FILE, LAST_LABELS_FILE, writeFileAtomic } from '../../../src/agent/adapters/state-cache.js';
 
 let dir = '';
 beforeEach(async () => {

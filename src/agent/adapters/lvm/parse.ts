@@ -1,9 +1,9 @@
 // Pure parsers of the output of pvs, vgs (`--reportformat json --units b --nosuffix`), lsblk -J -b and
-// blkid -p -o export. Tested on captured output (test/agent/lvm/fixtures). They never throw.
+// blkid -p -o export. Tested on captured output (test/agent/adapters/lvm/fixtures). They never throw.
 //
 // LVM's JSON report: {"report":[{"pv":[{...}]}]}, every value a string, numbers included (lvm-anchors 5.1).
 
-import type { BlockChild, BlockSignature, ObservedPv, ObservedVg } from '../model.js';
+import type { BlockChild, BlockSignature, ObservedPv, ObservedVg } from '../../model.js';
 
 export type Parsed<T> = { kind: 'ok'; value: T } | { kind: 'invalid'; reason: string };
 

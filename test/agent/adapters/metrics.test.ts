@@ -1,11 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { runPass } from '../../src/agent/pass.js';
-import { parseTopologyConfig } from '../../src/agent/topology.js';
-import { NrmMetrics, metricsHandler } from '../../src/agent/metrics.js';
-import { FakeLvm } from './fake-lvm.js';
-import { SEED_BARE } from './seed.js';
+import { runPass } from '../../../src/agent/pass.js';
+import { parseTopologyConfig } from '../../../src/agent/topology.js';
+import { NrmMetrics, metricsHandler } from '../../../src/agent/adapters/metrics.js';
+import { FakeLvm } from '../fake-lvm.js';
+import { SEED_BARE } from '../seed.js';
 
 describe('NrmMetrics', () => {
   it('exposes VG size and free, reconcile results and refused devices with node and vg labels on /metrics', async () => {

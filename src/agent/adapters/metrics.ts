@@ -3,8 +3,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { MetricsPort } from './agent.js';
-import type { PassResult } from './pass.js';
+import type { MetricsPort } from '../agent.js';
+import type { PassResult } from '../pass.js';
 
 export class NrmMetrics implements MetricsPort {
   readonly registry = new Registry();

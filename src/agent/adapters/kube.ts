@@ -4,11 +4,11 @@
 // agent when the server answers again (edge autonomy, issue 5).
 
 import { CoreV1Api, KubeConfig, PatchStrategy, Watch, setHeaderOptions, type CoreV1Event, type V1ConfigMap, type V1Node } from '@kubernetes/client-node';
-import type { AgentLog, PublisherPort } from './agent.js';
-import type { NodeLabels } from './desired.js';
-import type { AgentEvent } from './pass.js';
-import type { CapacityReport } from '../wire/capacity.js';
-import { ANNOTATION_VG_CAPACITY, NRM_COMPONENT, TOPO_CONFIGMAP_KEY } from '../wire/keys.js';
+import type { AgentLog, PublisherPort } from '../agent.js';
+import type { NodeLabels } from '../desired.js';
+import type { AgentEvent } from '../pass.js';
+import type { CapacityReport } from '../../wire/capacity.js';
+import { ANNOTATION_VG_CAPACITY, NRM_COMPONENT, TOPO_CONFIGMAP_KEY } from '../../wire/keys.js';
 
 export interface NrmKubeOptions {
   readonly nodeName: string;

@@ -6,9 +6,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AgentLog } from '../../src/agent/agent.js';
-import { NrmKube } from '../../src/agent/kube.js';
-import { ANNOTATION_VG_CAPACITY } from '../../src/wire/keys.js';
+import type { AgentLog } from '../../../src/agent/agent.js';
+import { NrmKube } from '../../../src/agent/adapters/kube.js';
+import { ANNOTATION_VG_CAPACITY } from '../../../src/wire/keys.js';
 
 const CM_PATH = '/api/v1/namespaces/kube-system/configmaps';
 const silent: AgentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

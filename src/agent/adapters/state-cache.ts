@@ -4,8 +4,8 @@
 
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CachedState, StateCachePort } from './agent.js';
-import type { NodeLabels } from './desired.js';
+import type { CachedState, StateCachePort } from '../agent.js';
+import type { NodeLabels } from '../desired.js';
 
 export const LAST_CONFIG_FILE = 'last-config.yaml';
 export const LAST_LABELS_FILE = 'last-labels.json';

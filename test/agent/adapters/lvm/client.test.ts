@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { LvmError } from '../../../src/agent/lvm/errors.js';
-import { LvmClient } from '../../../src/agent/lvm/client.js';
-import type { CommandResult, CommandRunner } from '../../../src/agent/lvm/runner.js';
+import { LvmError } from '../../../../src/agent/adapters/lvm/errors.js';
+import { LvmClient } from '../../../../src/agent/adapters/lvm/client.js';
+import type { CommandResult, CommandRunner } from '../../../../src/agent/adapters/lvm/runner.js';
 import { fixture } from './fixtures.js';
 
 type Reply = Partial<Pick<CommandResult, 'exitCode' | 'stdout' | 'stderr' | 'spawnError' | 'timedOut'>>;

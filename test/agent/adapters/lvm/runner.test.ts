@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecordingRunner } from '../../../src/agent/lvm/recording-runner.js';
-import { ExecRunner } from '../../../src/agent/lvm/runner.js';
+import { RecordingRunner } from '../../../../src/agent/adapters/lvm/recording-runner.js';
+import { ExecRunner } from '../../../../src/agent/adapters/lvm/runner.js';
 
 let dir = '';
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-// Loads a captured fixture (test/agent/lvm/fixtures/README.md). Returns a fresh string each time.
+// Loads a captured fixture (test/agent/adapters/lvm/fixtures/README.md). Returns a fresh string each time.
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

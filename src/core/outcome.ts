@@ -1,0 +1,28 @@
+// The shapes every decision shares: what filter answers for one pod, scores, and the gang
+// engine's hooks into filter and prioritize. Their own file, so filter.ts and the gang planner do not
+// import each other.
+
+import type { NodeModel, PodModel } from './model.js';
+
+export type DecisionKind = 'plain' | 'local-lvm' | 'gang' | 'blocked';
+
+/** Every input node ends in exactly one of passed, failed (may fit later), unresolvable (never, as the pod is). */
+export interface FilterOutcome {
+  kind: DecisionKind;
+  passed: string[];
+  failed: Record<string, string>;
+  unresolvable: Record<string, string>;
+}
+
+export type NodeLookup = (name: string) => NodeModel | undefined;
+
+export interface Score {
+  host: string;
+  score: number;
+}
+
+export interface GangEngine {
+  /** null: not a gang member (or a member the gang no longer constrains); decide as an ordinary pod. */
+  filter(pod: PodModel, nodeNames: string[], nowMs: number, lookup: NodeLookup): FilterOutcome | null;
+  prioritize(pod: PodModel, nodeNames: readonly string[]): Score[] | null;
+}
