@@ -26,8 +26,10 @@ import {
   type KubeConfig, type V1CustomResourceDefinition, type V1PersistentVolume, type V1Pod,
 } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { freePort, httpGet, startControlPlane, type ControlPlane } from '../src/localcluster/controlplane.js';
-import { GiB, createNodes, createPods, createPvc, ensureStorageClass, inBatches, makeNode, makePod, makePvc, waitFor, type PodBuilder } from '../src/localcluster/objects.js';
+import { startControlPlane, type ControlPlane } from '../src/localcluster/controlplane.js';
+import { freePort, httpGet } from '../src/localcluster/net.js';
+import { GiB, makeNode, makePod, makePvc, type PodBuilder } from '../src/localcluster/builders.js';
+import { createNodes, createPods, createPvc, ensureStorageClass, inBatches, waitFor } from '../src/localcluster/objects.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../src/localcluster/provisioner.js';
 import { parseQuantityBytes } from '../src/localcluster/quantity.js';
 import { DEFAULT_VG_NAME, LABEL_LOCAL_STORAGE, STORAGE_CLASS_VG_PARAMETER } from '../src/wire/keys.js';
@@ -526,7 +528,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     // Nodes: Ready, no kubelet; 8 GPUs each; W3 nodes are local-storage nodes with one VG.
     const vgGiB = w3VgGiB(S.w3Pods, nodes);
     const nodeList = Array.from({ length: nodes }, (_, i) => {
-      const b = makeNode(`node-${String(i).padStart(5, '0')}`).cpu(32).memory('128Gi').pods(110).gpu(8);
+      const b = makeNode(`node-${String(i).padStart(5, '0')}`).cpu(32).mem('128Gi').pods(110).gpus(8);
       if (workload === 'W3') b.label(LABEL_LOCAL_STORAGE, 'true').capacityReport([{ sizeBytes: vgGiB * GiB }]);
       return b;
     });
@@ -550,14 +552,14 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
 
     const podList: PodBuilder[] = [];
     if (workload === 'W1') {
-      for (let i = 0; i < pods; i++) podList.push(makePod(`pod-${i}`).cpu('100m').memory('128Mi'));
+      for (let i = 0; i < pods; i++) podList.push(makePod(`pod-${i}`).cpu('100m').mem('128Mi'));
     } else if (workload === 'W3') {
-      for (let i = 0; i < pods; i++) podList.push(makePod(`pod-${i}`).cpu('100m').memory('128Mi').pvc(`data-${i}`));
+      for (let i = 0; i < pods; i++) podList.push(makePod(`pod-${i}`).cpu('100m').mem('128Mi').pvc(`data-${i}`));
     } else {
       const perPod = workload === 'W2' ? { gpu: 1, cpu: '500m' } : { gpu: 8, cpu: '1' };
       for (const g of gangNames) {
         for (let i = 0; i < gangSize; i++) {
-          const p = makePod(`${g}-${i}`).gpu(perPod.gpu).cpu(perPod.cpu).memory('256Mi').label(GANG_LABEL, g);
+          const p = makePod(`${g}-${i}`).gpu(perPod.gpu).cpu(perPod.cpu).mem('256Mi').label(GANG_LABEL, g);
           if (side === 'coscheduling') p.label(PG_LABEL, g);
           else p.group(g, gangSize);
           podList.push(p);

@@ -8,8 +8,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CoreV1Api, StorageV1Api } from '@kubernetes/client-node';
-import { startControlPlane, freePort } from '../src/localcluster/controlplane.js';
-import { GiB, createNodes, createPods, createPvc, ensureStorageClass, inBatches, makeCapacityReport, makeNode, makePod, makePvc, waitFor } from '../src/localcluster/objects.js';
+import { startControlPlane } from '../src/localcluster/controlplane.js';
+import { freePort } from '../src/localcluster/net.js';
+import { GiB, makeCapacityReport, makeNode, makePod, makePvc } from '../src/localcluster/builders.js';
+import { createNodes, createPods, createPvc, ensureStorageClass, inBatches, waitFor } from '../src/localcluster/objects.js';
 import { startFakeProvisioner } from '../src/localcluster/provisioner.js';
 import { ANNOTATION_VG_CAPACITY } from '../src/wire/keys.js';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
     await ensureStorageClass(storage);
-    await createNodes(core, Array.from({ length: NODES }, (_, i) => makeNode(`soak-${i}`).cpu('32').memory('128Gi').pods(200).gpu(4).label('alibabacloud.com/edge-enable-localstorage', 'true').capacityReport([{ sizeBytes: 500 * GiB, freeBytes: 500 * GiB }])));
+    await createNodes(core, Array.from({ length: NODES }, (_, i) => makeNode(`soak-${i}`).cpu('32').mem('128Gi').pods(200).gpus(4).label('alibabacloud.com/edge-enable-localstorage', 'true').capacityReport([{ sizeBytes: 500 * GiB, freeBytes: 500 * GiB }])));
     await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok ?? false, 60_000, 'extender ready');
     await cp.startScheduler({ configPath: join(ROOT, 'manifests/scheduler/kube-scheduler-config.yaml'), extenderAddress: `127.0.0.1:${port}` });
     const prov = await startFakeProvisioner(cp.kubeConfig, { updateReports: false });

@@ -9,7 +9,7 @@ import { addResources } from '../core/fit.js';
 import { parseQuantity } from '../core/quantity.js';
 import { parseAlibabaTopology, parseCapacityReport } from '../wire/capacity.js';
 import {
-  ANNOTATION_ALIBABA_STORAGE_TOPOLOGY, ANNOTATION_SELECTED_NODE, ANNOTATION_SELECTED_NODE_BETA, ANNOTATION_VG_CAPACITY, DEFAULT_SCHEDULER_NAME, STORAGE_CLASS_VG_PARAMETER,
+  ANNOTATION_ALIBABA_STORAGE_TOPOLOGY, ANNOTATION_SELECTED_NODE, ANNOTATION_SELECTED_NODE_BETA, ANNOTATION_VG_CAPACITY, DEFAULT_SCHEDULER_NAME, RESOURCE_SCHEDULING_MARK, STORAGE_CLASS_VG_PARAMETER,
 } from '../wire/keys.js';
 
 type Obj = Record<string, unknown>;
@@ -58,7 +58,24 @@ export function podRequests(spec: Obj): Resources {
     for (const [k, v] of Object.entries(r)) if (v > (sum[k] ?? 0)) sum[k] = v;
   }
   addResources(sum, resourceList(spec.overhead));
+  // Our webhook's mark is a signal to kube-scheduler, not a resource: no node has it, nothing counts it.
+  delete sum[RESOURCE_SCHEDULING_MARK];
   return sum;
+}
+
+/**
+ * The claims a pod uses: persistentVolumeClaim volumes by their claimName, and generic ephemeral
+ * volumes by the claim their controller creates, named <pod>-<volume> (KEP-1698).
+ */
+function podClaimNames(podName: string, volumes: unknown[]): string[] {
+  const out: string[] = [];
+  for (const v of volumes) {
+    const vol = obj(v);
+    const claim = str(obj(vol.persistentVolumeClaim).claimName);
+    if (claim) out.push(claim);
+    else if (vol.ephemeral !== undefined && vol.ephemeral !== null && str(vol.name)) out.push(`${podName}-${str(vol.name)}`);
+  }
+  return out;
 }
 
 function containerRequests(c: Obj): Resources {
@@ -112,7 +129,7 @@ export function toPod(raw: unknown): PodModel | null {
       const x = obj(t);
       return { key: str(x.key), operator: x.operator === 'Exists' ? 'Exists' : 'Equal', value: str(x.value), effect: str(x.effect) };
     }),
-    claimNames: arr(spec.volumes).map((v) => str(obj(obj(v).persistentVolumeClaim).claimName)).filter((n) => n !== ''),
+    claimNames: podClaimNames(name, arr(spec.volumes)),
     terminal: phase === 'Succeeded' || phase === 'Failed',
     deleting: meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null,
   };

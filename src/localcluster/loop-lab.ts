@@ -1,16 +1,15 @@
-// Real-LVM test lab: sparse files on loop devices, a unique VG name prefix per run, and cleanup of only what the
-// run created. Needs root and lvm2, util-linux, e2fsprogs, fdisk; without them the tests FAIL (never skip) and
-// say what is missing.
+// Real-LVM lab: sparse files on loop devices, a unique VG name prefix per run, and cleanup of only what the run
+// created. Used by the real-LVM tests (test/lvm, test/e2e/nrm-live.test.ts) and by `npm run demo`. Needs root and
+// lvm2, util-linux, e2fsprogs, fdisk; without them the tests FAIL (never skip) and say what is missing.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LvmClient } from '../agent/lvm/client.js';
-import { RecordingRunner } from '../agent/lvm/recording-runner.js';
-import { ExecRunner } from '../agent/lvm/runner.js';
+import { LvmClient } from '../agent/adapters/lvm/client.js';
+import { RecordingRunner } from '../agent/adapters/lvm/recording-runner.js';
+import { ExecRunner } from '../agent/adapters/lvm/runner.js';
 
 const TOOLS: Record<string, string> = {
   pvcreate: 'lvm2', vgcreate: 'lvm2', vgextend: 'lvm2', vgremove: 'lvm2', pvs: 'lvm2', vgs: 'lvm2',
@@ -34,9 +33,10 @@ export function requireRootAndTools(): void {
   if (problems.length > 0) throw new Error(`real-LVM tests cannot run:\n  - ${problems.join('\n  - ')}`);
 }
 
-/** The LVM `--config` override used by the tests (NRM_LVM_CONFIG, as for the agent); empty by default. */
-export const TEST_LVM_CONFIG = process.env.NRM_LVM_CONFIG ?? '';
+/** The LVM `--config` override of the lab's LvmClient (NRM_LVM_CONFIG, as for the agent); empty by default. */
+export const LAB_LVM_CONFIG = process.env.NRM_LVM_CONFIG ?? '';
 
+/** Runs a command with a fixed PATH and the C locale; returns its stdout, throws on a non-zero exit. */
 export function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { PATH, LC_ALL: 'C', LVM_SUPPRESS_FD_WARNINGS: '1' } });
 }
@@ -94,7 +94,7 @@ export class LoopLab {
   /** A real LvmClient whose commands are recorded. */
   client(): { client: LvmClient; recorder: RecordingRunner } {
     const recorder = new RecordingRunner(new ExecRunner({ prefix: [], timeoutMs: 60_000 }));
-    return { client: new LvmClient(recorder, { lvmConfig: TEST_LVM_CONFIG }), recorder };
+    return { client: new LvmClient(recorder, { lvmConfig: LAB_LVM_CONFIG }), recorder };
   }
 
   async tearDown(): Promise<void> {
@@ -124,13 +124,6 @@ export class LoopLab {
     if (this.dir !== '') await rm(this.dir, { recursive: true, force: true });
     if (errors.length > 0) throw new Error(`cleanup: ${errors.join('; ')}`);
   }
-}
-
-export function sha256(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path).on('data', (b) => h.update(b)).on('end', () => resolve(h.digest('hex'))).on('error', reject);
-  });
 }
 
 /** The seed's ConfigMap (seed 002, 8.3) with this run's VG name and devices. */

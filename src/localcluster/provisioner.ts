@@ -16,20 +16,8 @@
 // Capacity: free = report.freeBytes − what this provisioner placed on that node/VG (its ledger). With
 // updateReports the report itself is decreased, so then free = report.freeBytes.
 
-import {
-  ApiException,
-  CoreV1Api,
-  PatchStrategy,
-  StorageV1Api,
-  Watch,
-  setHeaderOptions,
-  type CoreV1Event,
-  type KubeConfig,
-  type V1PersistentVolume,
-  type V1PersistentVolumeClaim,
-  type V1StorageClass,
-} from '@kubernetes/client-node';
-import { parseCapacityReport, type CapacityReport } from '../wire/capacity.js';
+import { CoreV1Api, StorageV1Api, type KubeConfig, type V1PersistentVolumeClaim, type V1StorageClass } from '@kubernetes/client-node';
+import { parseCapacityReport } from '../wire/capacity.js';
 import {
   ANNOTATION_SELECTED_NODE,
   ANNOTATION_SELECTED_NODE_BETA,
@@ -38,15 +26,11 @@ import {
   DEFAULT_VG_NAME,
   STORAGE_CLASS_VG_PARAMETER,
 } from '../wire/keys.js';
+import { sleep } from './processes.js';
+import { adjustCapacityReport, bindClaim, isStatus, mergePatch, provisionedPv, provisioningFailedEvent, type VolumePlacement } from './provisioner-objects.js';
+import { PvcWatchLoop } from './pvc-watch.js';
 import { parseQuantityBytes } from './quantity.js';
-
-// Well-known PV/PVC annotations (k8s.io/component-helpers storage/volume and the PV controller).
-// They belong to Kubernetes, not to this product, so they are spelled here and not in src/wire.
-const ANN_BIND_COMPLETED = 'pv.kubernetes.io/bind-completed';
-const ANN_BOUND_BY_CONTROLLER = 'pv.kubernetes.io/bound-by-controller';
-const ANN_PROVISIONED_BY = 'pv.kubernetes.io/provisioned-by';
-const ANN_STORAGE_PROVISIONER = 'volume.kubernetes.io/storage-provisioner';
-const LABEL_HOSTNAME = 'kubernetes.io/hostname';
+import { KeyedQueue } from './work-queue.js';
 
 export interface FakeProvisionerOptions {
   /** StorageClass provisioner name to serve. Default localplugin.csi.alibabacloud.com. */
@@ -59,13 +43,7 @@ export interface FakeProvisionerOptions {
   log?: (msg: string) => void;
 }
 
-export interface ProvisionedVolume {
-  pvName: string;
-  namespace: string;
-  claimName: string;
-  claimUid: string;
-  node: string;
-  vg: string;
+export interface ProvisionedVolume extends VolumePlacement {
   bytes: number;
   /** Set once spec.volumeName, bind-completed and both Bound phases are written. */
   bound: boolean;
@@ -96,10 +74,6 @@ export interface FakeProvisioner {
   stop(): Promise<void>;
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const isStatus = (err: unknown, code: number) => err instanceof ApiException && err.code === code;
-
 class NoRoom extends Error {
   constructor(
     readonly vg: string,
@@ -111,59 +85,81 @@ class NoRoom extends Error {
   }
 }
 
-/** Starts watching PVCs; provisions and binds claims of `opts.provisioner`'s StorageClasses. */
-export async function startFakeProvisioner(kubeConfig: KubeConfig, opts: FakeProvisionerOptions = {}): Promise<FakeProvisioner> {
-  const provisioner = opts.provisioner ?? DEFAULT_LOCAL_PROVISIONER;
-  const updateReports = opts.updateReports ?? false;
-  const resyncMs = opts.resyncMs ?? 2000;
-  const log = opts.log ?? (() => undefined);
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const storage = kubeConfig.makeApiClient(StorageV1Api);
+const keyOf = (o: V1PersistentVolumeClaim | undefined) => `${o?.metadata?.namespace ?? ''}/${o?.metadata?.name ?? ''}`;
 
-  const ledger = new Map<string, ProvisionedVolume>();
-  const failures: ProvisioningFailure[] = [];
-  const storageClasses = new Map<string, V1StorageClass | null>();
+class Provisioner implements FakeProvisioner {
+  /** The ledger: what this provisioner placed, by "namespace/claim". */
+  readonly provisioned = new Map<string, ProvisionedVolume>();
+  readonly failures: ProvisioningFailure[] = [];
+  private readonly storageClasses = new Map<string, V1StorageClass | null>();
+  private readonly core: CoreV1Api;
+  private readonly storage: StorageV1Api;
+  private readonly provisioner: string;
+  private readonly updateReports: boolean;
+  private readonly log: (msg: string) => void;
+  private readonly queue: KeyedQueue;
+  private readonly watch: PvcWatchLoop;
+  private readonly resyncTimer: NodeJS.Timeout;
+  private stopped = false;
 
-  // --- a one-worker queue keyed by namespace/name ------------------------------------------------
-  const queue = new Set<string>();
-  let inFlight = false;
-  let stopped = false;
-  let idleWaiters: (() => void)[] = [];
-  let workerDone: Promise<void> = Promise.resolve();
+  constructor(kubeConfig: KubeConfig, opts: FakeProvisionerOptions) {
+    this.provisioner = opts.provisioner ?? DEFAULT_LOCAL_PROVISIONER;
+    this.updateReports = opts.updateReports ?? false;
+    this.log = opts.log ?? (() => undefined);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.storage = kubeConfig.makeApiClient(StorageV1Api);
+    this.queue = new KeyedQueue(
+      (key) => this.sync(key),
+      (key, err) => this.log(`sync ${key} failed, retrying: ${err.message}`),
+    );
+    this.watch = new PvcWatchLoop(kubeConfig, () => this.relist(), (pvc) => this.queue.add(keyOf(pvc)), this.log);
+    this.resyncTimer = setInterval(() => {
+      this.relist().catch((err: Error) => this.log(`resync: ${err.message}`));
+    }, opts.resyncMs ?? 2000);
+    this.resyncTimer.unref();
+  }
 
-  const enqueue = (key: string) => {
-    if (stopped) return;
-    queue.add(key);
-    if (!inFlight) workerDone = work();
-  };
-  const work = async () => {
-    inFlight = true;
-    while (queue.size > 0 && !stopped) {
-      const key = queue.values().next().value as string;
-      queue.delete(key);
-      try {
-        await sync(key);
-      } catch (err) {
-        log(`sync ${key} failed, retrying: ${(err as Error).message}`);
-        setTimeout(() => enqueue(key), 500).unref();
-      }
-    }
-    inFlight = false;
-    for (const w of idleWaiters) w();
-    idleWaiters = [];
-  };
-
-  const usedBytes = (node: string, vg: string) => {
+  usedBytes(node: string, vg: string): number {
     let sum = 0;
-    for (const v of ledger.values()) if (v.node === node && v.vg === vg) sum += v.bytes;
+    for (const v of this.provisioned.values()) if (v.node === node && v.vg === vg) sum += v.bytes;
     return sum;
-  };
+  }
 
-  async function storageClass(name: string): Promise<V1StorageClass | null> {
-    if (storageClasses.has(name)) return storageClasses.get(name) ?? null;
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const drained = this.queue.stop();
+    clearInterval(this.resyncTimer);
+    this.watch.abort();
+    await drained;
+    await Promise.race([this.watch.done, sleep(2000)]);
+  }
+
+  /** Queues every claim that may need a volume, and every ledger entry whose claim is gone. */
+  private async relist(): Promise<string | undefined> {
+    const list = await this.core.listPersistentVolumeClaimForAllNamespaces();
+    const seen = new Set<string>();
+    for (const pvc of list.items) {
+      const key = keyOf(pvc);
+      seen.add(key);
+      const ann = pvc.metadata?.annotations ?? {};
+      const wantsVolume = !pvc.spec?.volumeName && (ann[ANNOTATION_SELECTED_NODE] ?? ann[ANNOTATION_SELECTED_NODE_BETA]);
+      const known = this.provisioned.get(key);
+      if (wantsVolume || (known && (!known.bound || known.claimUid !== pvc.metadata?.uid))) this.queue.add(key);
+    }
+    for (const key of this.provisioned.keys()) if (!seen.has(key)) this.queue.add(key);
+    return list.metadata?.resourceVersion;
+  }
+
+  private async storageClass(name: string): Promise<V1StorageClass | null> {
+    if (this.storageClasses.has(name)) return this.storageClasses.get(name) ?? null;
     try {
-      const sc = await storage.readStorageClass({ name });
-      storageClasses.set(name, sc);
+      const sc = await this.storage.readStorageClass({ name });
+      this.storageClasses.set(name, sc);
       return sc;
     } catch (err) {
       if (isStatus(err, 404)) return null; // not cached: it may be created later
@@ -171,137 +167,63 @@ export async function startFakeProvisioner(kubeConfig: KubeConfig, opts: FakePro
     }
   }
 
-  /** Read-modify-write of the node's capacity report, with a resourceVersion precondition. */
-  async function adjustReport(node: string, vg: string, deltaBytes: number): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      let n;
-      try {
-        n = await core.readNode({ name: node });
-      } catch (err) {
-        if (isStatus(err, 404)) return; // the node is gone: nothing to report on
-        throw err;
-      }
-      const text = n.metadata?.annotations?.[ANNOTATION_VG_CAPACITY];
-      const parsed = text === undefined ? undefined : parseCapacityReport(text);
-      if (parsed?.kind !== 'ok') return;
-      const report: CapacityReport = parsed.report;
-      const v = report.vgs.find((x) => x.name === vg);
-      if (!v) return;
-      v.freeBytes = Math.min(v.sizeBytes, Math.max(0, v.freeBytes + deltaBytes));
-      // Spread the change over the PVs in order, as a linear LV allocation would.
-      let rest = deltaBytes;
-      for (const pv of v.pvs) {
-        if (rest === 0) break;
-        const step = rest < 0 ? -Math.min(pv.freeBytes, -rest) : Math.min(pv.sizeBytes - pv.freeBytes, rest);
-        pv.freeBytes += step;
-        rest -= step;
-      }
-      report.updatedAt = new Date().toISOString();
-      try {
-        await core.patchNode(
-          { name: node, body: { metadata: { resourceVersion: n.metadata?.resourceVersion, annotations: { [ANNOTATION_VG_CAPACITY]: JSON.stringify(report) } } } },
-          mergePatch,
-        );
-        return;
-      } catch (err) {
-        if (!isStatus(err, 409) || attempt >= 10) throw err;
-      }
-    }
-  }
-
-  async function recordFailure(pvc: V1PersistentVolumeClaim, node: string, scName: string, e: NoRoom): Promise<void> {
-    const namespace = pvc.metadata?.namespace ?? 'default';
-    const claimName = pvc.metadata?.name ?? '';
-    // external-provisioner's wording for a CreateVolume error, with the reason as the CSI status.
-    const message = `failed to provision volume with StorageClass "${scName}": rpc error: code = ResourceExhausted desc = ${e.message}`;
-    failures.push({ namespace, claimName, node, vg: e.vg, requestedBytes: e.requestedBytes, freeBytes: e.freeBytes, message, at: new Date() });
-    log(`${namespace}/${claimName} on ${node}: ${message}`);
-    // Rescheduling signal: drop selected-node (both spellings) so VolumeBinding PreBind fails.
-    await core.patchNamespacedPersistentVolumeClaim(
-      { name: claimName, namespace, body: { metadata: { annotations: { [ANNOTATION_SELECTED_NODE]: null, [ANNOTATION_SELECTED_NODE_BETA]: null } } } },
-      mergePatch,
-    );
-    const now = new Date();
-    const event: CoreV1Event = {
-      metadata: { name: `${claimName}.${process.hrtime.bigint().toString(16)}`, namespace },
-      involvedObject: {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        namespace,
-        name: claimName,
-        uid: pvc.metadata?.uid,
-        resourceVersion: pvc.metadata?.resourceVersion,
-      },
-      reason: 'ProvisioningFailed',
-      message,
-      type: 'Warning',
-      source: { component: `${provisioner}_fake-provisioner` },
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    };
-    await core.createNamespacedEvent({ namespace, body: event });
-  }
-
-  async function release(key: string, v: ProvisionedVolume): Promise<void> {
-    try {
-      await core.deletePersistentVolume({ name: v.pvName });
-    } catch (err) {
-      if (!isStatus(err, 404)) throw err;
-    }
-    if (v.reportAdjusted) await adjustReport(v.node, v.vg, v.bytes);
-    ledger.delete(key);
-    log(`${key}: released ${v.pvName} (${v.bytes} bytes on ${v.node}/${v.vg})`);
-  }
-
-  async function sync(key: string): Promise<void> {
+  private async sync(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
-    const known = ledger.get(key);
+    const known = this.provisioned.get(key);
     let pvc: V1PersistentVolumeClaim;
     try {
-      pvc = await core.readNamespacedPersistentVolumeClaim({ name, namespace });
+      pvc = await this.core.readNamespacedPersistentVolumeClaim({ name, namespace });
     } catch (err) {
       if (!isStatus(err, 404)) throw err;
-      if (known) await release(key, known); // reclaimPolicy Delete
+      if (known) await this.release(key, known); // reclaimPolicy Delete
       return;
     }
     const uid = pvc.metadata?.uid ?? '';
     if (known && known.claimUid !== uid) {
-      await release(key, known); // the claim was deleted and re-created under the same name
-      return enqueue(key);
+      await this.release(key, known); // the claim was deleted and re-created under the same name
+      return this.queue.add(key);
     }
     if (pvc.metadata?.deletionTimestamp) return;
     if (pvc.spec?.volumeName && (!known || known.bound)) return;
 
     const scName = pvc.spec?.storageClassName;
     if (!scName) return;
-    const sc = await storageClass(scName);
-    if (!sc || sc.provisioner !== provisioner) return;
+    const sc = await this.storageClass(scName);
+    if (!sc || sc.provisioner !== this.provisioner) return;
 
-    let v = known;
-    if (!v) {
-      const annotations = pvc.metadata?.annotations ?? {};
-      const node = annotations[ANNOTATION_SELECTED_NODE] ?? annotations[ANNOTATION_SELECTED_NODE_BETA];
-      if (!node) return;
-      const vg = sc.parameters?.[STORAGE_CLASS_VG_PARAMETER] ?? DEFAULT_VG_NAME;
-      const request = pvc.spec?.resources?.requests?.storage ?? '0';
-      const bytes = parseQuantityBytes(request);
-      try {
-        await checkRoom(node, vg, bytes);
-      } catch (err) {
-        if (err instanceof NoRoom) return recordFailure(pvc, node, scName, err);
-        throw err;
-      }
-      v = { pvName: `pvc-${uid}`, namespace, claimName: name, claimUid: uid, node, vg, bytes, bound: false, reportAdjusted: false };
-      ledger.set(key, v); // reserve before any await can let another claim see the same free bytes
-    }
-    await provisionAndBind(pvc, sc, v);
+    const v = known ?? (await this.reserve(pvc, sc, scName, { namespace, name, uid }));
+    if (v) await this.provisionAndBind(pvc, sc, v);
   }
 
-  async function checkRoom(node: string, vg: string, bytes: number): Promise<void> {
+  /**
+   * Places a new claim on its selected node's VG and records it in the ledger, or records the refusal.
+   * Undefined when there is nothing (more) to do.
+   */
+  private async reserve(pvc: V1PersistentVolumeClaim, sc: V1StorageClass, scName: string, id: { namespace: string; name: string; uid: string }): Promise<ProvisionedVolume | undefined> {
+    const annotations = pvc.metadata?.annotations ?? {};
+    const node = annotations[ANNOTATION_SELECTED_NODE] ?? annotations[ANNOTATION_SELECTED_NODE_BETA];
+    if (!node) return undefined;
+    const vg = sc.parameters?.[STORAGE_CLASS_VG_PARAMETER] ?? DEFAULT_VG_NAME;
+    const request = pvc.spec?.resources?.requests?.storage ?? '0';
+    const bytes = parseQuantityBytes(request);
+    try {
+      await this.checkRoom(node, vg, bytes);
+    } catch (err) {
+      if (err instanceof NoRoom) {
+        await this.recordFailure(pvc, node, scName, err);
+        return undefined;
+      }
+      throw err;
+    }
+    const v: ProvisionedVolume = { pvName: `pvc-${id.uid}`, namespace: id.namespace, claimName: id.name, claimUid: id.uid, node, vg, bytes, bound: false, reportAdjusted: false };
+    this.provisioned.set(`${id.namespace}/${id.name}`, v); // reserve before any await can let another claim see the same free bytes
+    return v;
+  }
+
+  private async checkRoom(node: string, vg: string, bytes: number): Promise<void> {
     let n;
     try {
-      n = await core.readNode({ name: node });
+      n = await this.core.readNode({ name: node });
     } catch (err) {
       if (isStatus(err, 404)) throw new NoRoom(vg, bytes, 0, `no room: node ${node} does not exist`);
       throw err;
@@ -312,134 +234,57 @@ export async function startFakeProvisioner(kubeConfig: KubeConfig, opts: FakePro
     if (parsed.kind !== 'ok') throw new NoRoom(vg, bytes, 0, `no room: node ${node}: ${parsed.reason}`);
     const report = parsed.report.vgs.find((x) => x.name === vg);
     if (!report) throw new NoRoom(vg, bytes, 0, `no room: ${vg} is not on node ${node}`);
-    const free = updateReports ? report.freeBytes : report.freeBytes - usedBytes(node, vg);
+    const free = this.updateReports ? report.freeBytes : report.freeBytes - this.usedBytes(node, vg);
     if (bytes > free) throw new NoRoom(vg, bytes, Math.max(0, free));
   }
 
-  async function provisionAndBind(pvc: V1PersistentVolumeClaim, sc: V1StorageClass, v: ProvisionedVolume): Promise<void> {
-    const request = pvc.spec?.resources?.requests?.storage ?? String(v.bytes);
-    const accessModes = pvc.spec?.accessModes ?? ['ReadWriteOnce'];
-    const pv: V1PersistentVolume = {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: v.pvName, annotations: { [ANN_PROVISIONED_BY]: provisioner } },
-      spec: {
-        capacity: { storage: request },
-        accessModes,
-        volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
-        persistentVolumeReclaimPolicy: 'Delete',
-        storageClassName: sc.metadata?.name,
-        claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: v.namespace, name: v.claimName, uid: v.claimUid },
-        csi: {
-          driver: provisioner,
-          volumeHandle: `${v.vg}/${v.pvName}`,
-          fsType: 'ext4',
-          volumeAttributes: { [STORAGE_CLASS_VG_PARAMETER]: v.vg },
-        },
-        nodeAffinity: {
-          required: { nodeSelectorTerms: [{ matchExpressions: [{ key: LABEL_HOSTNAME, operator: 'In', values: [v.node] }] }] },
-        },
-      },
-    };
+  private async recordFailure(pvc: V1PersistentVolumeClaim, node: string, scName: string, e: NoRoom): Promise<void> {
+    const namespace = pvc.metadata?.namespace ?? 'default';
+    const claimName = pvc.metadata?.name ?? '';
+    // external-provisioner's wording for a CreateVolume error, with the reason as the CSI status.
+    const message = `failed to provision volume with StorageClass "${scName}": rpc error: code = ResourceExhausted desc = ${e.message}`;
+    this.failures.push({ namespace, claimName, node, vg: e.vg, requestedBytes: e.requestedBytes, freeBytes: e.freeBytes, message, at: new Date() });
+    this.log(`${namespace}/${claimName} on ${node}: ${message}`);
+    // Rescheduling signal: drop selected-node (both spellings) so VolumeBinding PreBind fails.
+    await this.core.patchNamespacedPersistentVolumeClaim(
+      { name: claimName, namespace, body: { metadata: { annotations: { [ANNOTATION_SELECTED_NODE]: null, [ANNOTATION_SELECTED_NODE_BETA]: null } } } },
+      mergePatch,
+    );
+    await this.core.createNamespacedEvent({ namespace, body: provisioningFailedEvent(pvc, message, this.provisioner) });
+  }
+
+  private async release(key: string, v: ProvisionedVolume): Promise<void> {
     try {
-      await core.createPersistentVolume({ body: pv });
+      await this.core.deletePersistentVolume({ name: v.pvName });
+    } catch (err) {
+      if (!isStatus(err, 404)) throw err;
+    }
+    if (v.reportAdjusted) await adjustCapacityReport(this.core, v.node, v.vg, v.bytes);
+    this.provisioned.delete(key);
+    this.log(`${key}: released ${v.pvName} (${v.bytes} bytes on ${v.node}/${v.vg})`);
+  }
+
+  private async provisionAndBind(pvc: V1PersistentVolumeClaim, sc: V1StorageClass, v: ProvisionedVolume): Promise<void> {
+    const request = pvc.spec?.resources?.requests?.storage ?? String(v.bytes);
+    try {
+      await this.core.createPersistentVolume({ body: provisionedPv(pvc, sc, v, this.provisioner, request) });
     } catch (err) {
       if (!isStatus(err, 409)) {
-        ledger.delete(`${v.namespace}/${v.claimName}`);
+        this.provisioned.delete(`${v.namespace}/${v.claimName}`);
         throw err;
       }
     }
-    if (updateReports && !v.reportAdjusted) {
-      await adjustReport(v.node, v.vg, -v.bytes);
+    if (this.updateReports && !v.reportAdjusted) {
+      await adjustCapacityReport(this.core, v.node, v.vg, -v.bytes);
       v.reportAdjusted = true;
     }
-    await core.patchPersistentVolumeStatus({ name: v.pvName, body: { status: { phase: 'Bound' } } }, mergePatch);
-    await core.patchNamespacedPersistentVolumeClaim(
-      {
-        name: v.claimName,
-        namespace: v.namespace,
-        body: {
-          metadata: { annotations: { [ANN_BIND_COMPLETED]: 'yes', [ANN_BOUND_BY_CONTROLLER]: 'yes', [ANN_STORAGE_PROVISIONER]: provisioner } },
-          spec: { volumeName: v.pvName },
-        },
-      },
-      mergePatch,
-    );
-    await core.patchNamespacedPersistentVolumeClaimStatus(
-      { name: v.claimName, namespace: v.namespace, body: { status: { phase: 'Bound', capacity: { storage: request }, accessModes } } },
-      mergePatch,
-    );
+    await bindClaim(this.core, pvc, v, this.provisioner, request);
     v.bound = true;
-    log(`${v.namespace}/${v.claimName}: provisioned ${v.pvName} (${v.bytes} bytes) on ${v.node}/${v.vg}`);
+    this.log(`${v.namespace}/${v.claimName}: provisioned ${v.pvName} (${v.bytes} bytes) on ${v.node}/${v.vg}`);
   }
+}
 
-  // --- list + watch, restarted on every close; plus a periodic relist --------------------------
-  const watch = new Watch(kubeConfig);
-  let abortWatch: AbortController | undefined;
-  const keyOf = (o: V1PersistentVolumeClaim | undefined) => `${o?.metadata?.namespace ?? ''}/${o?.metadata?.name ?? ''}`;
-
-  async function relist(): Promise<string | undefined> {
-    const list = await core.listPersistentVolumeClaimForAllNamespaces();
-    const seen = new Set<string>();
-    for (const pvc of list.items) {
-      const key = keyOf(pvc);
-      seen.add(key);
-      const ann = pvc.metadata?.annotations ?? {};
-      const wantsVolume = !pvc.spec?.volumeName && (ann[ANNOTATION_SELECTED_NODE] ?? ann[ANNOTATION_SELECTED_NODE_BETA]);
-      const known = ledger.get(key);
-      if (wantsVolume || (known && (!known.bound || known.claimUid !== pvc.metadata?.uid))) enqueue(key);
-    }
-    for (const key of ledger.keys()) if (!seen.has(key)) enqueue(key);
-    return list.metadata?.resourceVersion;
-  }
-
-  const watchLoop = (async () => {
-    while (!stopped) {
-      try {
-        const resourceVersion = await relist();
-        await new Promise<void>((resolveClosed) => {
-          watch
-            .watch(
-              '/api/v1/persistentvolumeclaims',
-              { resourceVersion, allowWatchBookmarks: true },
-              (phase: string, obj: V1PersistentVolumeClaim) => {
-                if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED') enqueue(keyOf(obj));
-                else if (phase === 'ERROR') abortWatch?.abort(); // e.g. 410 Gone: relist
-              },
-              () => resolveClosed(),
-            )
-            .then(
-              (ac) => {
-                abortWatch = ac;
-                if (stopped) ac.abort();
-              },
-              () => resolveClosed(),
-            );
-        });
-      } catch (err) {
-        log(`watch: ${(err as Error).message}`);
-      }
-      if (!stopped) await sleep(300);
-    }
-  })();
-
-  const resyncTimer = setInterval(() => {
-    relist().catch((err: Error) => log(`resync: ${err.message}`));
-  }, resyncMs);
-  resyncTimer.unref();
-
-  return {
-    provisioned: ledger,
-    failures,
-    usedBytes,
-    idle: () => (inFlight || queue.size > 0 ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(resyncTimer);
-      abortWatch?.abort();
-      await workerDone;
-      await Promise.race([watchLoop, sleep(2000)]);
-    },
-  };
+/** Starts watching PVCs; provisions and binds claims of `opts.provisioner`'s StorageClasses. */
+export async function startFakeProvisioner(kubeConfig: KubeConfig, opts: FakeProvisionerOptions = {}): Promise<FakeProvisioner> {
+  return new Provisioner(kubeConfig, opts);
 }

@@ -4,7 +4,7 @@
 
 import type { V1Pod } from '@kubernetes/client-node';
 import { LABEL_EDGE_WORKER } from '../wire/keys.js';
-import { makePod, makePvc, type PodBuilder, type PvcBuilder } from './objects.js';
+import { makePod, makePvc, type PodBuilder, type PvcBuilder } from './builders.js';
 
 export const TFJOB_NAME = 'tf-smoke-gpu';
 export const TFJOB_MIN_AVAILABLE = 5;
@@ -35,7 +35,7 @@ export const LVM_POD_NAME = 'local-test';
 
 /** The seed's claim: 50Mi of csi-local-lvm. */
 export function seedLvmPvc(namespace: string): PvcBuilder {
-  return makePvc(LVM_PVC_NAME).ns(namespace).storage('50Mi');
+  return makePvc(LVM_PVC_NAME, '50Mi').ns(namespace);
 }
 
 /** The pod template of the seed's local-test Deployment: hostNetwork, toleration Exists, edge workers only. */
@@ -44,10 +44,10 @@ export function seedLvmPod(namespace: string, name = LVM_POD_NAME): V1Pod {
     .ns(namespace)
     .image('nginx:1.15.7-alpine')
     .label('k8s-app', 'local-test')
-    .toleration({ operator: 'Exists' })
+    .tolerateAll()
     .nodeSelector({ [LABEL_EDGE_WORKER]: 'true' })
     .pvc(LVM_PVC_NAME)
-    .build();
+    .manifest();
   const spec = pod.spec ?? { containers: [] };
   pod.spec = { ...spec, hostNetwork: true, dnsPolicy: 'ClusterFirst', restartPolicy: 'Always' };
   return pod;

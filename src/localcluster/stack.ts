@@ -1,21 +1,18 @@
 // The whole product on one machine: etcd + kube-apiserver, the extender in-process (createExtenderApp,
 // exactly what cmd/extender.ts runs), kube-scheduler with the shipped configuration pointed at it, and
-// the fake CSI provisioner. Used by test/e2e/scenarios.test.ts and src/cmd/demo.ts.
+// the fake CSI provisioner. Used by `npm run demo` (demo.ts) and test/e2e/scenarios.test.ts.
 //
 // stop() tears everything down in dependency order (scheduler first, so no verb arrives at a closed
 // extender) and never throws; the control plane's own exit hook and reaper cover a crash.
 
-import { resolve } from 'node:path';
 import { CoreV1Api, StorageV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { createExtenderApp, type ExtenderApp } from '../extender/assemble.js';
 import { loadExtenderConfig } from '../config/extender.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { waitFor } from './objects.js';
+import { SHIPPED_SCHEDULER_CONFIG, repoRelative } from './paths.js';
 import { startFakeProvisioner, type FakeProvisioner } from './provisioner.js';
-
-const REPO_ROOT = resolve(import.meta.dirname, '../..');
-export const SHIPPED_SCHEDULER_CONFIG = resolve(REPO_ROOT, 'manifests/scheduler/kube-scheduler-config.yaml');
 
 export interface StackOptions {
   /** Extra extender flags (e.g. ['--barrier-timeout-ms', '20000']); --host/--port are set here. */
@@ -94,7 +91,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     t = Date.now();
     await cp.startScheduler({ configPath: SHIPPED_SCHEDULER_CONFIG, extenderAddress: new URL(extenderUrl).host });
     const schedulerMs = Date.now() - t;
-    progress(`kube-scheduler up in ${(schedulerMs / 1000).toFixed(1)} s with ${SHIPPED_SCHEDULER_CONFIG.slice(REPO_ROOT.length + 1)}`);
+    progress(`kube-scheduler up in ${(schedulerMs / 1000).toFixed(1)} s with ${repoRelative(SHIPPED_SCHEDULER_CONFIG)}`);
 
     provisioner = await startFakeProvisioner(cp.kubeConfig, { updateReports: opts.updateReports ?? true });
     const kubeConfig = cp.kubeConfig;

@@ -62,6 +62,14 @@ export type GangEventKind = keyof typeof GANG_EVENTS;
 export const RESOURCE_GPU = 'nvidia.com/gpu';
 
 /**
+ * The extended resource our mutating webhook adds (requests = limits = 1, first container) to exactly the
+ * pods the extender must decide: gang members and pods with local-LVM claims. kube-scheduler sends only
+ * pods that request it to the extender (extenders[].managedResources, ignoredByScheduler: true), and
+ * kubelet admits it although no node advertises it (issue 12). The extender itself never counts it.
+ */
+export const RESOURCE_SCHEDULING_MARK = `${ANNOTATION_PREFIX}managed`;
+
+/**
  * node-resource-manager: why a configured device was not added to its VolumeGroup (issue 5). The code travels
  * as RefusedDeviceReport.reason in the capacity report, as the reason of the Warning Event on the Node, and as
  * the `reason` label of the refused-devices metric.

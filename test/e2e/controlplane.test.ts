@@ -9,20 +9,10 @@ import { ApiException, CoreV1Api, StorageV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOTATION_SELECTED_NODE, ANNOTATION_VG_CAPACITY, DEFAULT_VG_NAME } from '../../src/wire/keys.js';
 import { parseCapacityReport } from '../../src/wire/capacity.js';
-import { isPidAlive, startControlPlane, type ControlPlane } from '../../src/localcluster/controlplane.js';
-import {
-  GiB,
-  createNodes,
-  createPods,
-  createPvc,
-  ensureStorageClass,
-  forceDeletePods,
-  listPods,
-  makeNode,
-  makePod,
-  makePvc,
-  waitFor,
-} from '../../src/localcluster/objects.js';
+import { startControlPlane, type ControlPlane } from '../../src/localcluster/controlplane.js';
+import { isPidAlive } from '../../src/localcluster/processes.js';
+import { GiB, makeNode, makePod, makePvc } from '../../src/localcluster/builders.js';
+import { createNodes, createPods, createPvc, ensureStorageClass, forceDeletePods, listPods, waitFor } from '../../src/localcluster/objects.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../../src/localcluster/provisioner.js';
 
 const VANILLA_SCHEDULER_CONFIG = `apiVersion: kubescheduler.config.k8s.io/v1
@@ -59,7 +49,7 @@ describe('local control plane (etcd + kube-apiserver + kube-scheduler, no kubele
   });
 
   it('binds 5 pods onto 3 Ready nodes within 60 s', async () => {
-    await createNodes(core, ['smoke-a', 'smoke-b', 'smoke-c'].map((n) => makeNode(n).cpu('4').memory('8Gi').gpu(4)));
+    await createNodes(core, ['smoke-a', 'smoke-b', 'smoke-c'].map((n) => makeNode(n).cpu('4').mem('8Gi').gpus(4)));
     const started = Date.now();
     await createPods(core, Array.from({ length: 5 }, (_, i) => makePod(`smoke-${i}`).cpu('1').gpu(1).label('test', 'smoke')));
     const pods = await waitFor(async () => {
@@ -83,7 +73,7 @@ describe('local control plane (etcd + kube-apiserver + kube-scheduler, no kubele
     });
 
     it('creates a PV on the selected node and binds the claim when the VG has room', async () => {
-      await createPvc(core, makePvc('fits').storage('20Gi').annotation(ANNOTATION_SELECTED_NODE, 'lvm-big'));
+      await createPvc(core, makePvc('fits').storage('20Gi').selectedNode('lvm-big'));
       const pvc = await waitFor(async () => {
         const c = await core.readNamespacedPersistentVolumeClaim({ name: 'fits', namespace: 'default' });
         return c.status?.phase === 'Bound' ? c : undefined;
@@ -106,7 +96,7 @@ describe('local control plane (etcd + kube-apiserver + kube-scheduler, no kubele
     });
 
     it('removes selected-node and records ProvisioningFailed when the VG has no room', async () => {
-      await createPvc(core, makePvc('too-big').storage('10Gi').annotation(ANNOTATION_SELECTED_NODE, 'lvm-small'));
+      await createPvc(core, makePvc('too-big').storage('10Gi').selectedNode('lvm-small'));
       const events = await waitFor(async () => {
         const list = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=too-big,reason=ProvisioningFailed' });
         return list.items.length > 0 ? list.items : undefined;

@@ -25,15 +25,17 @@ import { parseCapacityReport } from '../../src/wire/capacity.js';
 import {
   ANNOTATION_SELECTED_NODE, ANNOTATION_VG_CAPACITY, DEFAULT_VG_NAME, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_MIN_AVAILABLE, LABEL_POD_GROUP_NAME,
 } from '../../src/wire/keys.js';
-import { freePort, isPidAlive, startControlPlane, type ControlPlane } from '../../src/localcluster/controlplane.js';
+import { startControlPlane, type ControlPlane } from '../../src/localcluster/controlplane.js';
+import { freePort } from '../../src/localcluster/net.js';
+import { isPidAlive } from '../../src/localcluster/processes.js';
+import { GiB, makeNode, makePod, makePvc, type NodeBuilder, type PodBuilder, type PvcBuilder } from '../../src/localcluster/builders.js';
 import {
-  GiB, createNodes, createPods, createPvc, ensureStorageClass, inBatches, isConflict, isNotFound, listPods, makeNode, makePod, makePvc, waitFor,
-  type NodeBuilder, type PodBuilder, type PvcBuilder,
+  createNodes, createPods, createPvc, ensureStorageClass, inBatches, isConflict, isNotFound, listPods, waitFor,
 } from '../../src/localcluster/objects.js';
 import { GangMonitor } from '../harness/gang-monitor.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../../src/localcluster/provisioner.js';
 import { parseQuantityBytes } from '../../src/localcluster/quantity.js';
-import { SHIPPED_SCHEDULER_CONFIG } from '../../src/localcluster/stack.js';
+import { SHIPPED_SCHEDULER_CONFIG } from '../../src/localcluster/paths.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const FAULT_LABEL = 'e2e.edge-gang.io/fault';

@@ -21,14 +21,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { createExtenderApp, type ExtenderApp } from '../../src/extender/assemble.js';
 import { collectStatus, renderStatus } from '../../src/cli/status.js';
-import { NrmKube } from '../../src/agent/kube.js';
+import { NrmKube } from '../../src/agent/adapters/kube.js';
 import type { AgentLog } from '../../src/agent/agent.js';
 import { loadExtenderConfig } from '../../src/config/extender.js';
 import { ANNOTATION_VG_CAPACITY, LABEL_LOCAL_STORAGE, TOPO_CONFIGMAP_NAME, TOPO_CONFIGMAP_NAMESPACE } from '../../src/wire/keys.js';
 import { parseCapacityReport } from '../../src/wire/capacity.js';
 import { RawKube, describeObject, parseManifests, type KubeObject } from '../harness/apply.js';
-import { freePort, patchSchedulerConfig, startControlPlane, type ControlPlane } from '../../src/localcluster/controlplane.js';
-import { GiB, createNodes, createPods, createPvc, makeCapacityReport, makeNode, makePod, makePvc, waitFor } from '../../src/localcluster/objects.js';
+import { startControlPlane, type ControlPlane } from '../../src/localcluster/controlplane.js';
+import { freePort } from '../../src/localcluster/net.js';
+import { patchSchedulerConfig } from '../../src/localcluster/scheduler-config.js';
+import { GiB, makeCapacityReport, makeNode, makePod, makePvc } from '../../src/localcluster/builders.js';
+import { createNodes, createPods, createPvc, waitFor } from '../../src/localcluster/objects.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../../src/localcluster/provisioner.js';
 import {
   EXTENDER_CALLS,
@@ -436,9 +439,9 @@ describe('shipped manifests on a real API server with RBAC', () => {
 
       const names = ['sec-plain-0', 'sec-gang-0', 'sec-gang-1'];
       await createPods(core, [
-        makePod('sec-plain-0').cpu('100m').schedulerName('edge-gang-scheduler'),
-        makePod('sec-gang-0').cpu('100m').group('sec-gang', 2).schedulerName('edge-gang-scheduler'),
-        makePod('sec-gang-1').cpu('100m').group('sec-gang', 2).schedulerName('edge-gang-scheduler'),
+        makePod('sec-plain-0').cpu('100m').scheduler('edge-gang-scheduler'),
+        makePod('sec-gang-0').cpu('100m').group('sec-gang', 2).scheduler('edge-gang-scheduler'),
+        makePod('sec-gang-1').cpu('100m').group('sec-gang', 2).scheduler('edge-gang-scheduler'),
       ]);
       await waitFor(async () => (await boundCount(core, names)) === names.length, 60_000, 'pods of edge-gang-scheduler bound');
       const metrics = await (await fetch(`${extenderUrl}/metrics`)).text();

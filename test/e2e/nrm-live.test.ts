@@ -32,11 +32,12 @@ import {
   TOPO_CONFIGMAP_NAME,
   TOPO_CONFIGMAP_NAMESPACE,
 } from '../../src/wire/keys.js';
-import { LAST_CONFIG_FILE, LAST_LABELS_FILE } from '../../src/agent/state-cache.js';
+import { LAST_CONFIG_FILE, LAST_LABELS_FILE } from '../../src/agent/adapters/state-cache.js';
 import { startControlPlane, type ControlPlane } from '../../src/localcluster/controlplane.js';
-import { createNodes, createPods, createPvc, ensureStorageClass, makeLocalLvmStorageClass, makeNode, makePod, makePvc, waitFor } from '../../src/localcluster/objects.js';
+import { makeLocalStorageClass, makeNode, makePod, makePvc } from '../../src/localcluster/builders.js';
+import { createNodes, createPods, createPvc, ensureStorageClass, waitFor } from '../../src/localcluster/objects.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../../src/localcluster/provisioner.js';
-import { LoopLab, TEST_LVM_CONFIG, sh } from '../../src/localcluster/loop-lab.js';
+import { LAB_LVM_CONFIG, LoopLab, sh } from '../../src/localcluster/loop-lab.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'src', 'cmd', 'node-resource-manager.ts');
@@ -93,7 +94,7 @@ class AgentProcess {
       '--watch-timeout-seconds', '60',
       '--metrics-port', '0',
       '--log-level', 'debug',
-    ], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NRM_LVM_CONFIG: TEST_LVM_CONFIG } });
+    ], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NRM_LVM_CONFIG: LAB_LVM_CONFIG } });
     liveAgents.add(this.child);
     this.child.stderr?.on('data', (b: Buffer) => {
       this.text += b.toString();
@@ -460,7 +461,7 @@ describe('node-resource-manager against a real kube-apiserver, on real LVM', () 
       await waitFor(() => app.readiness().ready, 60_000, 'extender readiness', 100);
       await c.startScheduler({ configPath: SHIPPED_SCHEDULER_CONFIG, extenderAddress: new URL(url).host });
     });
-    await ensureStorageClass(storage, makeLocalLvmStorageClass(undefined, VG_MAIN));
+    await ensureStorageClass(storage, makeLocalStorageClass(undefined, VG_MAIN));
     provisioner = await startFakeProvisioner(c.kubeConfig, { updateReports: false });
 
     const real = realVg(VG_MAIN) as RealVg;

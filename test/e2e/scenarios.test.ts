@@ -9,9 +9,9 @@ import {
   ANNOTATION_VG_CAPACITY, DEFAULT_VG_NAME, LABEL_EDGE_WORKER, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_NAME,
 } from '../../src/wire/keys.js';
 import { parseCapacityReport } from '../../src/wire/capacity.js';
+import { GiB, makeNode, makePod, makePvc, type NodeBuilder } from '../../src/localcluster/builders.js';
 import {
-  GiB, createNodes, createPods, createPvc, ensureStorageClass, forceDeletePods, inBatches, isConflict, isNotFound, listPods, makeNode, makePod, makePvc, waitFor,
-  type NodeBuilder,
+  createNodes, createPods, createPvc, ensureStorageClass, forceDeletePods, inBatches, isConflict, isNotFound, listPods, waitFor,
 } from '../../src/localcluster/objects.js';
 import { parseQuantityBytes } from '../../src/localcluster/quantity.js';
 import { LVM_POD_NAME, LVM_PVC_NAME, TFJOB_NAME, seedLvmPod, seedLvmPvc, tfJobPods } from '../../src/localcluster/seed002.js';
@@ -143,7 +143,7 @@ describe('issue 3 scenarios: kube-scheduler + extender + fake provisioner', () =
     const ns = 's1-no-gang';
     await scenario('1 TFJob without gang labels', ns, async () => {
       const { core } = S();
-      await createNodes(core, [node(ns, 'gpu-0').gpu(2), node(ns, 'gpu-1').gpu(2)]);
+      await createNodes(core, [node(ns, 'gpu-0').gpus(2), node(ns, 'gpu-1').gpus(2)]);
       await createPods(core, tfJobPods(ns, { gang: false, nodeSelector: { [SCENARIO_LABEL]: ns } }));
       await waitFor(async () => bound(await listPods(core, ns)).length >= 3, 30_000, 'PS and 2 workers bound');
       await sleep(3000); // nothing else can fit: the state must stay
@@ -159,7 +159,7 @@ describe('issue 3 scenarios: kube-scheduler + extender + fake provisioner', () =
     const ns = 's2-gang';
     await scenario('2 TFJob with gang labels', ns, async () => {
       const { core } = S();
-      await createNodes(core, [node(ns, 'gpu-0').gpu(2), node(ns, 'gpu-1').gpu(2)]);
+      await createNodes(core, [node(ns, 'gpu-0').gpus(2), node(ns, 'gpu-1').gpus(2)]);
       const monitor = new GangMonitor(core, ns);
       try {
         await createPods(core, tfJobPods(ns, { gang: true, nodeSelector: { [SCENARIO_LABEL]: ns } }));
@@ -178,7 +178,7 @@ describe('issue 3 scenarios: kube-scheduler + extender + fake provisioner', () =
         expect(new Set(seen.gs.map((e) => e.pod)).size).toBe(5); // every member says why
 
         const added = Date.now();
-        await createNodes(core, [node(ns, 'gpu-2').gpu(2), node(ns, 'gpu-3').gpu(2)]);
+        await createNodes(core, [node(ns, 'gpu-2').gpus(2), node(ns, 'gpu-3').gpus(2)]);
         const all = await waitFor(async () => {
           const ps = await listPods(core, ns);
           return ps.length === 5 && bound(ps).length === 5 ? ps : undefined;
@@ -204,7 +204,7 @@ describe('issue 3 scenarios: kube-scheduler + extender + fake provisioner', () =
     const ns = 's3-compete';
     await scenario('3 competing gangs', ns, async () => {
       const { core } = S();
-      await createNodes(core, [0, 1, 2].map((i) => node(ns, `gpu-${i}`).gpu(2)));
+      await createNodes(core, [0, 1, 2].map((i) => node(ns, `gpu-${i}`).gpus(2)));
       const monitor = new GangMonitor(core, ns);
       let winner = '';
       let loser = '';

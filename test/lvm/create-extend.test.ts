@@ -3,9 +3,9 @@
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runOffline } from '../../src/agent/offline.js';
-import { LvmClient } from '../../src/agent/lvm/client.js';
-import { RecordingRunner } from '../../src/agent/lvm/recording-runner.js';
-import { ExecRunner } from '../../src/agent/lvm/runner.js';
+import { LvmClient } from '../../src/agent/adapters/lvm/client.js';
+import { RecordingRunner } from '../../src/agent/adapters/lvm/recording-runner.js';
+import { ExecRunner } from '../../src/agent/adapters/lvm/runner.js';
 import { LoopLab, seedConfigMap } from '../../src/localcluster/loop-lab.js';
 
 const LABELS = { 'kubernetes.io/storagetype': 'lvm' };

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LoopLab, TEST_LVM_CONFIG, seedConfigMap } from '../../src/localcluster/loop-lab.js';
+import { LAB_LVM_CONFIG, LoopLab, seedConfigMap } from '../../src/localcluster/loop-lab.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'src', 'cmd', 'node-resource-manager.ts');
@@ -33,7 +33,7 @@ afterAll(async () => {
 function cli(env: Record<string, string>, onStderr?: (text: string, kill: () => void) => void): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--config-file', configFile, '--node-name', 'edge-1', '--node-labels', 'kubernetes.io/storagetype=lvm', '--once'], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NRM_LVM_CONFIG: TEST_LVM_CONFIG, ...env },
+      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NRM_LVM_CONFIG: LAB_LVM_CONFIG, ...env },
     });
     let stdout = '';
     let stderr = '';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NodeAgent, type AgentLog } from '../../src/agent/agent.js';
 import { runOffline } from '../../src/agent/offline.js';
-import type { RecordingRunner } from '../../src/agent/lvm/recording-runner.js';
+import type { RecordingRunner } from '../../src/agent/adapters/lvm/recording-runner.js';
 import { LoopLab, seedConfigMap } from '../../src/localcluster/loop-lab.js';
 
 const lab = new LoopLab();

@@ -6,8 +6,9 @@ import { symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runOffline, type OfflineReport } from '../../src/agent/offline.js';
-import type { RecordingRunner } from '../../src/agent/lvm/recording-runner.js';
-import { LoopLab, seedConfigMap, sh, sha256 } from '../../src/localcluster/loop-lab.js';
+import type { RecordingRunner } from '../../src/agent/adapters/lvm/recording-runner.js';
+import { LoopLab, seedConfigMap, sh } from '../../src/localcluster/loop-lab.js';
+import { sha256 } from './lab.js';
 
 const LABELS = { 'kubernetes.io/storagetype': 'lvm' };
 const lab = new LoopLab();
