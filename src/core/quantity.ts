@@ -1,12 +1,38 @@
 // Kubernetes resource.Quantity parsing into integers: CPU in millicores, everything else in base
 // units (bytes, counts). Source: k8s.io/apimachinery pkg/api/resource/quantity.go (suffixes).
 
-const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+const BINARY_EXP: Record<string, bigint> = { Ki: 10n, Mi: 20n, Gi: 30n, Ti: 40n, Pi: 50n, Ei: 60n };
+const DECIMAL_EXP: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
 
-const QUANTITY_RE = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$/;
+const QUANTITY_RE = /^([+-]?)(\d+\.?\d*|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$/;
+/** Longer texts are not quantities anyone writes (apimachinery caps the mantissa too). */
+const MAX_QUANTITY_CHARS = 100;
+/** Powers of ten beyond these are out of range or below one unit whatever the mantissa. */
+const MAX_TEN_EXP = 60;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 export type QuantityResult = { kind: 'ok'; value: number } | { kind: 'invalid'; reason: string };
+
+/**
+ * mantissa x 2^twoExp x 10^tenExp x scale, rounded up (towards +infinity) as Kubernetes'
+ * Value()/MilliValue() do, in exact integer arithmetic so "531.719G" is 531719000000 bytes, not one more.
+ */
+function exactCeil(negative: boolean, mantissa: string, twoExp: bigint, tenExp: number, scale: number): bigint | null {
+  const [ip = '', fp = ''] = mantissa.split('.');
+  const digits = BigInt(`${ip}${fp}` || '0');
+  if (digits === 0n) return 0n;
+  const ten = tenExp - fp.length;
+  if (ten > MAX_TEN_EXP) return null;
+  // Far below one unit: the magnitude is in (0, 1), so it rounds up to 1, or (negative) to 0.
+  if (ten < -MAX_TEN_EXP - `${ip}${fp}`.length) return negative ? 0n : 1n;
+  let num = digits * BigInt(scale) * (1n << twoExp);
+  let den = 1n;
+  if (ten >= 0) num *= 10n ** BigInt(ten);
+  else den = 10n ** BigInt(-ten);
+  const whole = num / den;
+  if (negative) return -whole;
+  return num % den === 0n ? whole : whole + 1n;
+}
 
 /** Parses a quantity to a number of base units times `scale` (1000 for millicores); rounds up like Kubernetes' Value()/MilliValue(). */
 export function parseQuantity(input: unknown, scale = 1): QuantityResult {
@@ -16,20 +42,14 @@ export function parseQuantity(input: unknown, scale = 1): QuantityResult {
   }
   if (typeof input !== 'string') return { kind: 'invalid', reason: `quantity must be a string, got ${typeof input}` };
   const text = input.trim();
-  const m = QUANTITY_RE.exec(text);
+  const m = text.length <= MAX_QUANTITY_CHARS ? QUANTITY_RE.exec(text) : null;
   if (!m) return { kind: 'invalid', reason: `"${text.slice(0, 64)}" is not a Kubernetes quantity` };
-  const num = Number(m[1]);
-  let mult: number;
-  if (m[2] !== undefined) mult = BINARY[m[2]] ?? DECIMAL[m[2]] ?? 1;
-  else if (m[3] !== undefined) mult = 10 ** Number(m[3]);
-  else mult = 1;
-  const value = num * mult * scale;
-  if (!Number.isFinite(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER) {
-    return { kind: 'invalid', reason: `quantity "${text.slice(0, 64)}" is out of range` };
-  }
-  // Round up small fractions the way Kubernetes does (1.5m cpu -> 2m), but absorb float noise first.
-  const rounded = Math.round(value);
-  return { kind: 'ok', value: Math.abs(value - rounded) < 1e-6 ? rounded : Math.ceil(value) };
+  const suffix = m[3];
+  const twoExp = suffix !== undefined ? BINARY_EXP[suffix] ?? 0n : 0n;
+  const tenExp = suffix !== undefined ? DECIMAL_EXP[suffix] ?? 0 : m[4] !== undefined ? Number(m[4]) : 0;
+  const value = Number.isSafeInteger(tenExp) ? exactCeil(m[1] === '-', m[2] as string, twoExp, tenExp, scale) : null;
+  if (value === null || value > MAX_SAFE || value < -MAX_SAFE) return { kind: 'invalid', reason: `quantity "${text.slice(0, 64)}" is out of range` };
+  return { kind: 'ok', value: Number(value) };
 }
 
 /** Formats bytes with a binary suffix for reasons: 53687091200 -> "50Gi", 1536 -> "1.5Ki". */
