@@ -6,6 +6,22 @@ import type { CoreConfig, GangConfig, LvmSteering, ScoringStrategy } from '../co
 import { DEFAULT_LOCAL_PROVISIONER, DEFAULT_LOCAL_STORAGE_CLASS, DEFAULT_SCHEDULER_NAME, DEFAULT_VG_NAME, LABEL_LOCAL_STORAGE } from '../wire/keys.js';
 import { bindBudgetErrors, type BindBudget } from './bind-budget.js';
 
+export interface WebhookConfig {
+  host: string;
+  /** 0: any free port (tests). */
+  port: number;
+  /** self-managed: a CA and serving pair in a Secret, caBundle patched; files: a mounted pair (cert-manager). */
+  tls: 'self-managed' | 'files';
+  certFile: string;
+  keyFile: string;
+  namespace: string;
+  secretName: string;
+  configurationName: string;
+  serviceName: string;
+  extraDnsNames: string[];
+  extraIps: string[];
+}
+
 export interface ExtenderConfig {
   host: string;
   port: number;
@@ -24,6 +40,8 @@ export interface ExtenderConfig {
   tlsClientCaFile: string;
   /** Every wait on the bind path and the scheduler's timeout they must fit in (bind-budget.ts). */
   bind: BindBudget;
+  /** The mutating webhook that marks the pods the extender decides (issue 12); null when off. */
+  webhook: WebhookConfig | null;
   core: CoreConfig;
 }
 
@@ -60,6 +78,16 @@ export const EXTENDER_FIELDS = {
   bindLagGraceMs: { flag: 'bind-lag-grace-ms', env: 'EXTENDER_BIND_LAG_GRACE_MS', def: '1000', help: 'a bind our watch may be behind on is re-checked this long before it is refused' },
   bindingTimeoutMs: { flag: 'binding-timeout-ms', env: 'EXTENDER_BINDING_TIMEOUT_MS', def: '5000', help: 'time for the Binding call (and the pod read after a 409)' },
   gangSweepMs: { flag: 'gang-sweep-ms', env: 'EXTENDER_GANG_SWEEP_MS', def: '250', help: 'how often barriers, plans and reservations are checked for expiry' },
+  webhookPort: { flag: 'webhook-port', env: 'EXTENDER_WEBHOOK_PORT', def: '', help: 'serve the scheduling-mark webhook over TLS on this port; empty = off' },
+  webhookHost: { flag: 'webhook-host', env: 'EXTENDER_WEBHOOK_HOST', def: '0.0.0.0', help: 'listen address of the webhook (the API server must reach it)' },
+  webhookTls: { flag: 'webhook-tls', env: 'EXTENDER_WEBHOOK_TLS', def: 'self-managed', help: 'self-managed (own CA in a Secret, caBundle patched) or files (cert-manager)' },
+  webhookCertFile: { flag: 'webhook-cert-file', env: 'EXTENDER_WEBHOOK_CERT_FILE', def: '', help: 'with --webhook-tls files: the serving certificate' },
+  webhookKeyFile: { flag: 'webhook-key-file', env: 'EXTENDER_WEBHOOK_KEY_FILE', def: '', help: 'with --webhook-tls files: its key' },
+  webhookNamespace: { flag: 'webhook-namespace', env: 'EXTENDER_WEBHOOK_NAMESPACE', def: 'kube-system', help: "namespace of the webhook's Service and Secret" },
+  webhookSecret: { flag: 'webhook-secret', env: 'EXTENDER_WEBHOOK_SECRET', def: 'edge-gang-webhook-tls', help: 'Secret holding the CA and serving pair (self-managed)' },
+  webhookConfiguration: { flag: 'webhook-configuration', env: 'EXTENDER_WEBHOOK_CONFIGURATION', def: 'edge-gang-scheduling-mark', help: 'MutatingWebhookConfiguration whose caBundle is kept (self-managed)' },
+  webhookService: { flag: 'webhook-service', env: 'EXTENDER_WEBHOOK_SERVICE', def: 'edge-gang-webhook', help: 'Service name the certificate is issued for' },
+  webhookExtraSans: { flag: 'webhook-extra-sans', env: 'EXTENDER_WEBHOOK_EXTRA_SANS', def: '', help: 'comma-separated extra DNS names and IPs for the certificate' },
   schedulerHttpTimeoutMs: { flag: 'scheduler-http-timeout-ms', env: 'EXTENDER_SCHEDULER_HTTP_TIMEOUT_MS', def: '30000', help: "the scheduler's extenders[].httpTimeout; the bind path's worst case must fit in it" },
   maxMinAvailable: { flag: 'max-min-available', env: 'EXTENDER_MAX_MIN_AVAILABLE', def: '10000', help: 'larger min-available is refused' },
   gangHeadAfterMs: { flag: 'gang-head-after-ms', env: 'EXTENDER_GANG_HEAD_AFTER_MS', def: '30000', help: 'a gang waiting this long blocks gangs ranked after it (starvation guard)' },
@@ -157,6 +185,26 @@ function readCore(get: Getter, int: IntGetter, gang: GangConfig, errors: string[
   };
 }
 
+const IP_RE = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+:[0-9a-fA-F:]*)$/;
+
+function readWebhook(get: Getter, errors: string[]): WebhookConfig | null {
+  const rawPort = get('webhookPort');
+  if (rawPort === '') return null;
+  const port = Number(rawPort);
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65535) errors.push(`--webhook-port must be an integer from 0 to 65535 or empty, got "${rawPort}"`);
+  const tls = get('webhookTls');
+  if (tls !== 'self-managed' && tls !== 'files') errors.push(`--webhook-tls must be self-managed or files, got "${tls}"`);
+  const certFile = get('webhookCertFile');
+  const keyFile = get('webhookKeyFile');
+  if (tls === 'files' && (certFile === '' || keyFile === '')) errors.push('--webhook-tls files needs --webhook-cert-file and --webhook-key-file');
+  const sans = list(get('webhookExtraSans'));
+  return {
+    host: get('webhookHost'), port, tls: tls as WebhookConfig['tls'], certFile, keyFile,
+    namespace: get('webhookNamespace'), secretName: get('webhookSecret'), configurationName: get('webhookConfiguration'), serviceName: get('webhookService'),
+    extraDnsNames: sans.filter((s) => !IP_RE.test(s)), extraIps: sans.filter((s) => IP_RE.test(s)),
+  };
+}
+
 /** Builds the frozen config from flags and environment; lists every problem at once. */
 export function loadExtenderConfig(argv: readonly string[], env: Record<string, string | undefined>): ConfigResult<ExtenderConfig> {
   const F = EXTENDER_FIELDS;
@@ -183,12 +231,13 @@ export function loadExtenderConfig(argv: readonly string[], env: Record<string, 
   const bind = readBindBudget(int);
   errors.push(...bindBudgetErrors(bind));
   const core = readCore(get, int, readGang(int, bind, errors), errors);
+  const webhook = readWebhook(get, errors);
   if (errors.length > 0) return { kind: 'invalid', errors };
   return {
     kind: 'ok',
     config: deepFreeze({
       host: get('host'), port, kubeconfig: get('kubeconfig'), snapshot: get('snapshot'), logLevel: get('logLevel'),
-      bodyLimitBytes, keepAliveTimeoutMs, tlsCertFile, tlsKeyFile, tlsClientCaFile, bind, core,
+      bodyLimitBytes, keepAliveTimeoutMs, tlsCertFile, tlsKeyFile, tlsClientCaFile, bind, webhook, core,
     }),
   };
 }

@@ -105,6 +105,9 @@ export interface StorageClassModel {
   /** vgName parameter ('' if absent). */
   vgName: string;
   waitForFirstConsumer: boolean;
+  /** Annotated as the cluster's default StorageClass. */
+  isDefault: boolean;
+  creationMs: number;
 }
 
 export function claimKey(namespace: string, name: string): string {

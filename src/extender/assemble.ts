@@ -18,6 +18,8 @@ import { loadSnapshotFile, loadSnapshotObjects, snapshotBinder, snapshotClock } 
 import { BindBarrier } from './barrier.js';
 import { ExtenderService } from './service.js';
 import type { Binder, Clock, EventSink, Readiness } from './ports.js';
+import { startWebhook, type RunningWebhook } from './webhook/run.js';
+import type { CertStatus } from './webhook/tls/types.js';
 
 export interface ExtenderApp {
   app: FastifyInstance;
@@ -27,8 +29,10 @@ export interface ExtenderApp {
   barrier: BindBarrier;
   metrics: ExtenderMetrics;
   readiness: () => Readiness;
-  /** Listens on config.host:config.port; resolves to the address. */
+  /** Listens on config.host:config.port (and starts the webhook when configured); resolves to the verbs' address. */
   listen(): Promise<string>;
+  /** The webhook's https address and certificate status once listening; null when it is off. */
+  webhook(): { address: string; status: CertStatus } | null;
   close(): Promise<void>;
 }
 
@@ -48,6 +52,7 @@ export interface ExtenderAppOptions {
 }
 
 interface Source {
+  kubeConfig: KubeConfig | null;
   binder: Binder;
   readiness: () => Readiness;
   clock: Clock;
@@ -61,7 +66,7 @@ function snapshotSource(state: ClusterState, config: ExtenderConfig, logger: Log
   const load = objects ? loadSnapshotObjects(state, objects) : loadSnapshotFile(state, config.snapshot);
   const what = objects ? `${objects.length} objects in memory` : `snapshot ${config.snapshot}`;
   logger.info({ snapshot: what, ...load }, 'serving from snapshot');
-  return { binder: snapshotBinder, readiness: () => ({ ready: true, reason: what }), clock: snapshotClock(state), events: NO_EVENTS, stop: () => undefined };
+  return { kubeConfig: null, binder: snapshotBinder, readiness: () => ({ ready: true, reason: what }), clock: snapshotClock(state), events: NO_EVENTS, stop: () => undefined };
 }
 
 function liveSource(state: ClusterState, config: ExtenderConfig, logger: Logger, given?: KubeConfig): Source {
@@ -72,7 +77,7 @@ function liveSource(state: ClusterState, config: ExtenderConfig, logger: Logger,
     else kc.loadFromDefault();
   }
   const live = startLiveCluster(kc, state, logger, config.bind.bindingTimeoutMs);
-  return { binder: live.binder, readiness: live.readiness, clock: Date.now, events: new GangEventRecorder(kc, state, logger), stop: live.stop };
+  return { kubeConfig: kc, binder: live.binder, readiness: live.readiness, clock: Date.now, events: new GangEventRecorder(kc, state, logger), stop: live.stop };
 }
 
 function httpsOf(config: ExtenderConfig): { https?: { cert: Buffer; key: Buffer; ca?: Buffer } } {
@@ -104,14 +109,21 @@ export function createExtenderApp(config: ExtenderConfig, logger: Logger, opts: 
   });
   const app = buildServer(service, { logger, metrics, bodyLimitBytes: config.bodyLimitBytes, keepAliveTimeoutMs: config.keepAliveTimeoutMs, ...httpsOf(config) });
   let closed = false;
+  let webhook: RunningWebhook | null = null;
   return {
     app, state, service, planner, barrier, metrics, readiness,
-    listen: () => app.listen({ host: config.host, port: config.port }),
+    async listen() {
+      const address = await app.listen({ host: config.host, port: config.port });
+      if (config.webhook) webhook = await startWebhook(config.webhook, { state, readiness, logger, registry: metrics.registry, kubeConfig: source.kubeConfig });
+      return address;
+    },
+    webhook: () => (webhook ? { address: webhook.address, status: webhook.status() } : null),
     async close() {
       if (closed) return;
       closed = true;
       barrier.stop();
       source.stop();
+      await webhook?.close();
       await app.close();
     },
   };

@@ -9,7 +9,7 @@ import { addResources } from '../core/fit.js';
 import { parseQuantity } from '../core/quantity.js';
 import { parseAlibabaTopology, parseCapacityReport } from '../wire/capacity.js';
 import {
-  ANNOTATION_ALIBABA_STORAGE_TOPOLOGY, ANNOTATION_SELECTED_NODE, ANNOTATION_SELECTED_NODE_BETA, ANNOTATION_VG_CAPACITY, DEFAULT_SCHEDULER_NAME, RESOURCE_SCHEDULING_MARK, STORAGE_CLASS_VG_PARAMETER,
+  ANNOTATION_ALIBABA_STORAGE_TOPOLOGY, ANNOTATION_DEFAULT_STORAGE_CLASS, ANNOTATION_DEFAULT_STORAGE_CLASS_BETA, ANNOTATION_SELECTED_NODE, ANNOTATION_SELECTED_NODE_BETA, ANNOTATION_VG_CAPACITY, DEFAULT_SCHEDULER_NAME, RESOURCE_SCHEDULING_MARK, STORAGE_CLASS_VG_PARAMETER,
 } from '../wire/keys.js';
 
 type Obj = Record<string, unknown>;
@@ -227,6 +227,11 @@ export function toPv(raw: unknown): PvModel | null {
   };
 }
 
+/** As the DefaultStorageClass admission plugin reads it (k8s.io/component-helpers storage/util): "true" in either annotation. */
+function isDefaultClass(annotations: Record<string, string>): boolean {
+  return annotations[ANNOTATION_DEFAULT_STORAGE_CLASS] === 'true' || annotations[ANNOTATION_DEFAULT_STORAGE_CLASS_BETA] === 'true';
+}
+
 export function toStorageClass(raw: unknown): StorageClassModel | null {
   const o = obj(raw);
   const name = str(obj(o.metadata).name);
@@ -236,6 +241,8 @@ export function toStorageClass(raw: unknown): StorageClassModel | null {
     provisioner: str(o.provisioner),
     vgName: strMap(o.parameters)[STORAGE_CLASS_VG_PARAMETER] ?? '',
     waitForFirstConsumer: o.volumeBindingMode === 'WaitForFirstConsumer',
+    isDefault: isDefaultClass(strMap(obj(o.metadata).annotations)),
+    creationMs: timeMs(obj(o.metadata).creationTimestamp),
   };
 }
 

@@ -12,6 +12,7 @@ import { loadExtenderConfig } from '../config/extender.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { waitFor } from './objects.js';
 import { SHIPPED_SCHEDULER_CONFIG, repoRelative } from './paths.js';
+import { registerLocalWebhook, waitForCaBundle } from './webhook.js';
 import { startFakeProvisioner, type FakeProvisioner } from './provisioner.js';
 
 export interface StackOptions {
@@ -78,15 +79,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     progress(`etcd + kube-apiserver up in ${(controlPlaneMs / 1000).toFixed(1)} s (files in ${cp.dir}, etcd ${cp.etcdUrl})`);
 
     let t = Date.now();
-    const cfg = loadExtenderConfig(['--host', '127.0.0.1', '--port', '0', ...(opts.extenderArgs ?? [])], {});
+    // The webhook first: pods created from here on get the scheduling mark, or (webhook down) fail or pass as documented.
+    const webhook = await registerLocalWebhook(cp.kubeConfig);
+    const cfg = loadExtenderConfig(['--host', '127.0.0.1', '--port', '0', ...webhook.extenderArgs, ...(opts.extenderArgs ?? [])], {});
     if (cfg.kind !== 'ok') throw new Error(`extender configuration invalid: ${cfg.errors.join('; ')}`);
     const logger = opts.extenderLogger ?? pino({ level: opts.extenderLogLevel ?? 'warn', base: { component: 'extender' } });
     ext = createExtenderApp(cfg.config, logger, { kubeConfig: cp.kubeConfig });
     const extenderUrl = await ext.listen();
     const app = ext;
     await waitFor(() => app.readiness().ready, 60_000, `extender readiness (${app.readiness().reason})`, 100);
+    await waitForCaBundle(cp.kubeConfig);
     const extenderMs = Date.now() - t;
-    progress(`extender listening on ${extenderUrl}, caches synced in ${(extenderMs / 1000).toFixed(1)} s`);
+    progress(`extender listening on ${extenderUrl}, caches synced, webhook on ${app.webhook()?.address} in ${(extenderMs / 1000).toFixed(1)} s`);
 
     t = Date.now();
     await cp.startScheduler({ configPath: SHIPPED_SCHEDULER_CONFIG, extenderAddress: new URL(extenderUrl).host });

@@ -30,6 +30,10 @@ export const ANNOTATION_SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 /** Older spelling of the same annotation, still read by provisioners. */
 export const ANNOTATION_SELECTED_NODE_BETA = 'volume.beta.kubernetes.io/selected-node';
 
+/** StorageClass annotation naming the cluster's default class, and its older spelling. */
+export const ANNOTATION_DEFAULT_STORAGE_CLASS = 'storageclass.kubernetes.io/is-default-class';
+export const ANNOTATION_DEFAULT_STORAGE_CLASS_BETA = 'storageclass.beta.kubernetes.io/is-default-class';
+
 /** Defaults from the seed: StorageClass csi-local-lvm, provisioner, vgName parameter. */
 export const DEFAULT_LOCAL_STORAGE_CLASS = 'csi-local-lvm';
 export const DEFAULT_LOCAL_PROVISIONER = 'localplugin.csi.alibabacloud.com';

@@ -9,6 +9,7 @@ import {
   ANNOTATION_VG_CAPACITY, DEFAULT_VG_NAME, LABEL_EDGE_WORKER, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_NAME,
 } from '../../src/wire/keys.js';
 import { parseCapacityReport } from '../../src/wire/capacity.js';
+import { RESOURCE_SCHEDULING_MARK } from '../../src/wire/keys.js';
 import { GiB, makeNode, makePod, makePvc, type NodeBuilder } from '../../src/localcluster/builders.js';
 import {
   createNodes, createPods, createPvc, ensureStorageClass, forceDeletePods, inBatches, isConflict, isNotFound, listPods, waitFor,
@@ -104,11 +105,19 @@ function scheduledAtMs(p: V1Pod): number {
   return c?.lastTransitionTime ? new Date(c.lastTransitionTime).getTime() : NaN;
 }
 
-async function filterDecisions(kind: string): Promise<number> {
+/** extender_requests_total per verb, summed over outcomes. */
+async function verbRequests(): Promise<Record<string, number>> {
   const text = await (await fetch(`${S().extenderUrl}/metrics`)).text();
-  const m = new RegExp(`^extender_filter_decisions_total\\{kind="${kind}"\\} (\\d+)`, 'm').exec(text);
-  return m ? Number(m[1]) : 0;
+  const out: Record<string, number> = { filter: 0, prioritize: 0, bind: 0 };
+  for (const m of text.matchAll(/^extender_requests_total\{verb="(\w+)",outcome="\w+"\} (\d+)/gm)) out[m[1] as string] = (out[m[1] as string] ?? 0) + Number(m[2]);
+  return out;
 }
+
+/** Whether the webhook put the scheduling mark on the pod (first container, requests and limits). */
+const marked = (p: V1Pod) => {
+  const r = p.spec?.containers?.[0]?.resources;
+  return r?.requests?.[RESOURCE_SCHEDULING_MARK] === '1' && r?.limits?.[RESOURCE_SCHEDULING_MARK] === '1';
+};
 
 /** Bytes of PVs per node, from the API (the PV's node affinity names the node). */
 async function pvBytesByNode(core: CoreV1Api): Promise<Map<string, number>> {
@@ -167,6 +176,7 @@ describe('issue 3 scenarios: kube-scheduler + extender + fake provisioner', () =
         const pods = await listPods(core, ns);
         expect(pods).toHaveLength(5);
         expect(bound(pods)).toEqual([]);
+        expect(pods.filter(marked)).toHaveLength(5); // the webhook marked every member
 
         const gap = 'needs 8 nvidia.com/gpu for 4 pods, 4 free';
         const seen = await waitFor(async () => {
@@ -261,6 +271,7 @@ describe('issue 3 scenarios: kube-scheduler + extender + fake provisioner', () =
         return p.spec?.nodeName ? p : undefined;
       }, 60_000, 'local-test bound');
       expect(pod.spec?.nodeName).toBe(`${ns}-room`);
+      expect(marked(pod)).toBe(true); // its claim is local LVM: the webhook sent it to the extender
       const pvc = await core.readNamespacedPersistentVolumeClaim({ name: LVM_PVC_NAME, namespace: ns });
       expect(pvc.status?.phase).toBe('Bound');
       expect(provisioner.provisioned.get(`${ns}/${LVM_PVC_NAME}`)?.node).toBe(`${ns}-room`);
@@ -355,23 +366,25 @@ describe('issue 3 scenarios: kube-scheduler + extender + fake provisioner', () =
     });
   });
 
-  it('6. plain pods schedule normally through the extender', async () => {
+  it('6. plain pods never reach the extender: the webhook leaves them unmarked and kube-scheduler binds them alone', async () => {
     const ns = 's6-plain';
     await scenario('6 plain pods', ns, async () => {
       const { core } = S();
-      await createNodes(core, [0, 1, 2].map((i) => node(ns, `n${i}`).cpu('4')));
-      const before = await filterDecisions('plain');
+      await createNodes(core, [0, 1, 2].map((i) => node(ns, `n${i}`).cpu('8')));
+      const before = await verbRequests();
       const t = Date.now();
-      await createPods(core, Array.from({ length: 30 }, (_, i) => makePod(`web-${i}`).ns(ns).cpu('100m').nodeSelector({ [SCENARIO_LABEL]: ns })));
+      await createPods(core, Array.from({ length: 100 }, (_, i) => makePod(`web-${i}`).ns(ns).cpu('10m').nodeSelector({ [SCENARIO_LABEL]: ns })));
       const pods = await waitFor(async () => {
         const ps = await listPods(core, ns);
-        return bound(ps).length === 30 ? ps : undefined;
-      }, 60_000, '30 plain pods bound', 200);
-      console.info(`[s6] 30 plain pods bound in ${Date.now() - t} ms`);
+        return bound(ps).length === 100 ? ps : undefined;
+      }, 60_000, '100 plain pods bound', 200);
+      console.info(`[s6] 100 plain pods bound in ${Date.now() - t} ms`);
       const perNode = new Map<string, number>();
       for (const p of pods) perNode.set(p.spec?.nodeName ?? '', (perNode.get(p.spec?.nodeName ?? '') ?? 0) + 1);
       expect([...perNode.keys()].sort()).toEqual([0, 1, 2].map((i) => `${ns}-n${i}`));
-      expect((await filterDecisions('plain')) - before).toBeGreaterThanOrEqual(30);
+      expect(pods.filter(marked)).toEqual([]);
+      // The extender's request counters did not move: no filter, no bind for any of the 100.
+      expect(await verbRequests()).toEqual(before);
     });
   });
 });

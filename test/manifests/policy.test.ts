@@ -172,7 +172,7 @@ describe('legacy Policy file vs KubeSchedulerConfiguration', () => {
       nodeCacheCapable: true,
       ignorable: false,
       httpTimeoutNs: 30_000_000_000,
-      managedResources: [],
+      managedResources: [{ name: 'edge-gang.io/managed', ignoredByScheduler: true }],
       tlsConfig: null,
     });
   });
