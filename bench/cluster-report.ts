@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type Workload = 'W1' | 'W2' | 'W3' | 'W4';
+export type Workload = 'W1' | 'W2' | 'W3' | 'W4' | 'W5';
 export type Side = 'ours' | 'vanilla' | 'coscheduling';
 
 export interface ThroughputStats {
@@ -95,6 +95,8 @@ export interface RunResult {
     binds: Record<string, number>;
     barrierTimeouts: number;
     planFailures: number;
+    /** extender_gang_replans_total: members re-planned because the scheduler did not offer their planned node; null when not exposed. */
+    replans?: number | null;
     logWarnings: number;
     logErrors: number;
     logSamples: string[];
@@ -102,8 +104,36 @@ export interface RunResult {
   schedulerLog: { errors: number; samples: string[] };
   w3?: { pvs: number; overcommitVgs: number; overcommitBytes: number; provisionerRefusals: number; vgSizeGiB: number };
   w4?: { gangsCompleted: number; timeToAllRunS: number | null; holdS: number; completionsS: number[] };
+  w5?: W5Result;
   partial?: PartialStats;
   profile?: ProfileSummary;
+}
+
+/** W5: plain pods with gangs and local-LVM pods mixed in (ours); the same plain pods alone (vanilla). */
+export interface W5Result {
+  plainPods: number;
+  gangPods: number;
+  lvmPods: number;
+  vgSizeGiB: number;
+  plainBound: number;
+  /** Plain pods bound / (last plain bind - scheduler start). */
+  plainPodsPerS: number;
+  plainAllBoundS: number | null;
+  /** The 1 s samples of the plain pods' bound count, as W1. */
+  plainThroughput: ThroughputStats;
+  gangPodsBound: number;
+  lvmBound: number;
+  /** The rest are ours only (null for vanilla). */
+  gangsCompleted: number | null;
+  gangPodsAllBoundS: number | null;
+  lvmAllBoundS: number | null;
+  pvs: number | null;
+  overcommitVgs: number | null;
+  overcommitBytes: number | null;
+  provisionerRefusals: number | null;
+  /** GangPlanReleased Events (one per member of a released plan; a lower bound) and the gangs they name. */
+  planReleasedEvents: number | null;
+  gangsWithPlanReleased: number | null;
 }
 
 export interface Results {
@@ -329,12 +359,61 @@ const W3: Metric[] = [
   { name: 'provisioner refusals (ResourceExhausted)', get: (r) => r.w3?.provisionerRefusals, fmt: (v) => f(v, 0) },
 ];
 
+const W5: Metric[] = [
+  { name: 'completed (ours: every pod; vanilla: the plain pods)', get: (r) => (r.completed ? 1 : 0), fmt: (v) => (v === 1 ? 'yes' : 'NO'), noRatio: true },
+  { name: '**plain pods/s (scheduler start to last plain pod bound)**', get: (r) => r.w5?.plainPodsPerS, fmt: (v) => f(v), ratioAlways: true },
+  { name: 'plain pods/s (avg of 1 s samples)', get: (r) => r.w5?.plainThroughput.avg, fmt: (v) => f(v), ratioAlways: true },
+  { name: 'plain pods/s (plain pods / bind span)', get: (r) => r.w5?.plainThroughput.overall, fmt: (v) => f(v), ratioAlways: true },
+  { name: 'plain pods bound', get: (r) => r.w5?.plainBound, fmt: (v) => f(v, 0), noRatio: true },
+  { name: 'time to last plain pod bound (s)', get: (r) => r.w5?.plainAllBoundS, fmt: (v) => f(v), ratioAlways: true },
+  { name: 'time to all bound (s; ours: plain + gang + local-LVM)', get: (r) => r.allBoundS, fmt: (v) => f(v), noRatio: true },
+  { name: 'gang pods bound', get: (r) => (r.w5?.gangPods ? r.w5.gangPodsBound : null), fmt: (v) => f(v, 0) },
+  { name: 'gangs completed', get: (r) => r.w5?.gangsCompleted, fmt: (v) => f(v, 0) },
+  { name: 'time to all gang pods bound (s)', get: (r) => r.w5?.gangPodsAllBoundS, fmt: (v) => f(v) },
+  ...GANG.filter((m) => !m.name.includes('(peer)')),
+  { name: 'gang members re-planned (extender_gang_replans_total)', get: (r) => r.extender?.replans, fmt: (v) => f(v, 0) },
+  { name: 'gang plan failures (extender_gang_plan_failures_total)', get: (r) => r.extender?.planFailures, fmt: (v) => f(v, 0) },
+  { name: 'GangPlanReleased Events (one per member of a released plan)', get: (r) => r.w5?.planReleasedEvents, fmt: (v) => f(v, 0) },
+  { name: 'local-LVM pods bound', get: (r) => (r.w5?.lvmPods ? r.w5.lvmBound : null), fmt: (v) => f(v, 0) },
+  { name: 'time to all local-LVM pods bound (s)', get: (r) => r.w5?.lvmAllBoundS, fmt: (v) => f(v) },
+  { name: 'PVs provisioned', get: (r) => r.w5?.pvs, fmt: (v) => f(v, 0) },
+  { name: 'over-committed VGs (must be 0)', get: (r) => r.w5?.overcommitVgs, fmt: (v) => f(v, 0) },
+  { name: 'bytes over-committed (must be 0)', get: (r) => r.w5?.overcommitBytes, fmt: (v) => f(v, 0) },
+  { name: 'provisioner refusals (ResourceExhausted)', get: (r) => r.w5?.provisionerRefusals, fmt: (v) => f(v, 0) },
+  ...COMMON.filter((m) => !m.name.startsWith('completed') && !m.name.startsWith('pods/s') && !m.name.startsWith('time to all bound')),
+];
+
 const TITLES: Record<Workload, string> = {
   W1: 'W1: plain pods, kube-scheduler + extender vs vanilla kube-scheduler',
   W2: 'W2: gangs of 8 (1 GPU + 500m each), ours vs scheduler-plugins Coscheduling',
   W3: 'W3: one csi-local-lvm PVC per pod (ours only)',
   W4: 'W4: contention, 20 gangs each needing 60 % of the GPUs (ours vs Coscheduling)',
+  W5: 'W5: plain pods with gangs and local-LVM pods mixed in (ours) vs the same plain pods on vanilla kube-scheduler',
 };
+
+/** The W5 sizes, the comparison that counts (plain pods/s) and the ours side's gang and local-LVM outcomes. */
+function w5Summary(ours: RunResult | undefined, vanilla: RunResult | undefined): string[] {
+  const o = ours?.w5;
+  const v = vanilla?.w5;
+  const L: string[] = [];
+  const x = o ?? v;
+  if (x) {
+    L.push(`Ours: ${x.plainPods} plain pods (cpu 100m, memory 128Mi, as W1), ${o ? `${ours?.gangs ?? 0} gangs of ${ours?.gangSize ?? 0} (1 GPU + 500m each, as W2) and ${o.lvmPods} pods with one csi-local-lvm PVC (as W3)` : 'gangs and local-LVM pods'}, interleaved in creation order, all created before kube-scheduler starts; vanilla: the same ${x.plainPods} plain pods alone (it knows nothing of gangs or VGs). The same nodes on both sides, each a local-storage node with one ${x.vgSizeGiB} GiB VG. Only the plain pods are comparable: their rate is counted from the scheduler start to the last plain pod bound, and for ours includes kube-scheduler's time spent on the gang and local-LVM pods in between, the price a plain pod pays for sharing the scheduler with them.`, '');
+  }
+  if (o && v) {
+    const r = v.plainPodsPerS > 0 ? o.plainPodsPerS / v.plainPodsPerS : null;
+    const allPlain = o.plainBound >= o.plainPods && v.plainBound >= v.plainPods;
+    const verdict = r === null || !allPlain ? '**not measured** (a side did not bind every plain pod)' : r >= 0.95 ? 'met' : '**NOT met**';
+    L.push(`- **Plain pods: ours / vanilla = ${r === null ? '–' : `${r.toFixed(2)}×`}** (${f(o.plainPodsPerS)} vs ${f(v.plainPodsPerS)} pods/s; target ≥ 0.95: ${verdict}).`);
+  }
+  if (o && ours) {
+    const p = ours.partial;
+    const over = o.overcommitVgs ?? 0;
+    L.push(`- Ours: ${o.gangsCompleted ?? 0} of ${ours.gangs ?? 0} gangs complete, ${p?.partlyBoundAtEnd ?? 0} partly bound at the end${p ? ` (max ${p.maxAtOnce} at once, longest ${p.longestPartialMs} ms)` : ''}; ${o.lvmBound} of ${o.lvmPods} local-LVM pods bound, ${over === 0 ? '0 over-committed VGs' : `**${over} over-committed VGs (${o.overcommitBytes} bytes)**`}; ${ours.extender?.replans ?? 'no counter for'} gang members re-planned, ${o.planReleasedEvents ?? 0} GangPlanReleased Events (${o.gangsWithPlanReleased ?? 0} gangs), ${ours.extender?.barrierTimeouts ?? 0} barrier timeouts, ${ours.extender?.planFailures ?? 0} plan failures.`);
+  }
+  if (L.length > 0 && L.at(-1) !== '') L.push('');
+  return L;
+}
 
 function table(ours: RunResult | undefined, peer: RunResult | undefined, metrics: Metric[], peerName: string | null): string {
   const rows: string[] = [];
@@ -387,15 +466,16 @@ export function renderMarkdown(res: Results, jsonPath: string): string {
   const nodesList = [...new Set(res.runs.map((r) => r.nodes))].sort((a, b) => a - b);
   for (const n of nodesList) {
     L.push(`## ${n} nodes`, '');
-    for (const w of ['W1', 'W2', 'W3', 'W4'] as Workload[]) {
+    for (const w of ['W1', 'W2', 'W3', 'W4', 'W5'] as Workload[]) {
       const runs = res.runs.filter((r) => r.nodes === n && r.workload === w);
       if (runs.length === 0) continue;
       const ours = runs.find((r) => r.side === 'ours');
       const peer = runs.find((r) => r.side !== 'ours');
       const sizeNote = ours ?? peer;
       L.push(`### ${TITLES[w]}`, '');
-      if (sizeNote) L.push(`${sizeNote.pods} pods${sizeNote.gangs ? ` in ${sizeNote.gangs} gangs of ${sizeNote.gangSize}` : ''}.`, '');
-      const metrics = w === 'W1' ? COMMON : w === 'W3' ? [...COMMON, ...W3] : w === 'W4' ? [...W4, ...COMMON.filter((m) => !m.name.startsWith('pods/s (pods')), ...GANG] : [...COMMON, ...GANG];
+      if (w === 'W5') L.push(...w5Summary(ours, peer));
+      else if (sizeNote) L.push(`${sizeNote.pods} pods${sizeNote.gangs ? ` in ${sizeNote.gangs} gangs of ${sizeNote.gangSize}` : ''}.`, '');
+      const metrics = w === 'W1' ? COMMON : w === 'W3' ? [...COMMON, ...W3] : w === 'W4' ? [...W4, ...COMMON.filter((m) => !m.name.startsWith('pods/s (pods')), ...GANG] : w === 'W5' ? W5 : [...COMMON, ...GANG];
       L.push(table(ours, peer, metrics, peer ? peer.side : null), '');
       const ns = [...notes(ours), ...notes(peer)];
       if (ns.length > 0) L.push(...ns, '');

@@ -4,6 +4,9 @@
 //   W2  gangs of 8:        ours                            vs  scheduler-plugins Coscheduling (PodGroup CRD)
 //   W3  one local-LVM PVC: ours only (pods/s, over-commit count, must be 0)
 //   W4  contention:        20 gangs each needing 60 % of the GPUs; partly bound gangs, time until all ran
+//   W5  mixed:             plain pods with gangs of 8 and local-LVM pods interleaved (ours) vs the same plain
+//                          pods alone (vanilla): plain pods/s, and for ours partly bound gangs, VG over-commit,
+//                          gang re-plans (extender_gang_replans_total) and released plans (GangPlanReleased)
 //
 // Each (node count, workload, side) gets a fresh etcd + kube-apiserver (src/localcluster/controlplane.ts),
 // N Ready Node objects, and every pod created before kube-scheduler starts; the bound count is then
@@ -11,9 +14,9 @@
 // extender runs as a child process so its CPU seconds and peak RSS come from /proc, and during W1 it
 // runs with node --cpu-prof for the "what limits us" section.
 //
-// Flags: --nodes 1000,5000  --workloads W1,W2,W3,W4  --scale full|small  --profile true|false
+// Flags: --nodes 1000,5000  --workloads W1,W2,W3,W4,W5  --scale full|small  --profile true|false
 //        --run-timeout-s 900 (per run)  --w4-max-nodes 1000 (W4 is skipped above it: it needs
-//        ceil(0.6 N) x 20 pods)  --sides ours,vanilla,coscheduling  --size w2Gangs=200,...  --out bench  --render <results.json> (only rewrite RESULTS.md)
+//        ceil(0.6 N) x 20 pods)  --sides ours,vanilla,coscheduling  --size w2Gangs=200,w5Plain=4000,w5Gangs=50,w5Lvm=200,...  --out bench  --render <results.json> (only rewrite RESULTS.md)
 // Writes bench/results/cluster-<date>[-small].json and regenerates bench/RESULTS.md from it.
 
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -31,6 +34,7 @@ import { freePort, httpGet } from '../src/localcluster/net.js';
 import { GiB, makeNode, makePod, makePvc, type PodBuilder } from '../src/localcluster/builders.js';
 import { createNodes, createPods, createPvc, ensureStorageClass, inBatches, waitFor } from '../src/localcluster/objects.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../src/localcluster/provisioner.js';
+import { registerLocalWebhook, waitForCaBundle } from '../src/localcluster/webhook.js';
 import { parseQuantityBytes } from '../src/localcluster/quantity.js';
 import { DEFAULT_VG_NAME, LABEL_LOCAL_STORAGE, STORAGE_CLASS_VG_PARAMETER } from '../src/wire/keys.js';
 import {
@@ -89,8 +93,8 @@ function parseArgs(argv: string[]): Args {
   if (scale !== 'full' && scale !== 'small') throw new Error('--scale must be full or small');
   const nodes = (kv.get('nodes') ?? (scale === 'small' ? '100' : '1000,5000')).split(',').map((x) => Number(x.trim()));
   if (nodes.some((n) => !Number.isInteger(n) || n < 10)) throw new Error('--nodes: a comma-separated list of integers >= 10');
-  const workloads = (kv.get('workloads') ?? 'W1,W2,W3,W4').split(',').map((x) => x.trim().toUpperCase()) as Workload[];
-  if (workloads.some((w) => !['W1', 'W2', 'W3', 'W4'].includes(w))) throw new Error('--workloads: a comma-separated subset of W1,W2,W3,W4');
+  const workloads = (kv.get('workloads') ?? 'W1,W2,W3,W4,W5').split(',').map((x) => x.trim().toUpperCase()) as Workload[];
+  if (workloads.some((w) => !['W1', 'W2', 'W3', 'W4', 'W5'].includes(w))) throw new Error('--workloads: a comma-separated subset of W1,W2,W3,W4,W5');
   return {
     nodes, workloads, scale,
     profile: (kv.get('profile') ?? 'true') !== 'false',
@@ -110,8 +114,8 @@ function parseArgs(argv: string[]): Args {
 
 function baseSizes(scale: Args['scale']) {
   return scale === 'small'
-    ? { w1Pods: 200, w2Gangs: 20, gangSize: 8, w3Pods: 100, w4Gangs: 20, w4Share: 0.6 }
-    : { w1Pods: 5000, w2Gangs: 500, gangSize: 8, w3Pods: 2000, w4Gangs: 20, w4Share: 0.6 };
+    ? { w1Pods: 200, w2Gangs: 20, gangSize: 8, w3Pods: 100, w4Gangs: 20, w4Share: 0.6, w5Plain: 200, w5Gangs: 5, w5Lvm: 20 }
+    : { w1Pods: 5000, w2Gangs: 500, gangSize: 8, w3Pods: 2000, w4Gangs: 20, w4Share: 0.6, w5Plain: 4000, w5Gangs: 50, w5Lvm: 200 };
 }
 type Sizes = ReturnType<typeof baseSizes>;
 function sizes(args: Args): Sizes {
@@ -130,6 +134,16 @@ function w3VgGiB(pods: number, nodes: number): number {
   for (let i = 0; i < pods; i++) demand += W3_CLAIM_GIB[i % W3_CLAIM_GIB.length] as number;
   // 1.5x the total demand spread over the nodes, and room for two of the largest claims per VG.
   return Math.max(Math.ceil((1.5 * demand) / nodes), 2 * Math.max(...W3_CLAIM_GIB));
+}
+
+/**
+ * W5 creation order: the units of each stream (a plain pod, a whole gang, a local-LVM pod) spread evenly
+ * over the run, unit j of n at (j + 0.5) / n, ties in stream order; deterministic.
+ */
+function interleave<T>(streams: T[][][]): T[] {
+  const placed = streams.flatMap((units, s) => units.map((unit, j) => ({ at: (j + 0.5) / units.length, s, unit })));
+  placed.sort((a, b) => a.at - b.at || a.s - b.s);
+  return placed.flatMap((x) => x.unit);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -217,7 +231,7 @@ process.on('exit', () => {
   }
 });
 
-async function startExtender(cp: ControlPlane, workDir: string, opts: { profile: boolean; tag: string }): Promise<ExtenderChild> {
+async function startExtender(cp: ControlPlane, workDir: string, opts: { profile: boolean; tag: string; extraArgs?: string[] }): Promise<ExtenderChild> {
   const port = await freePort();
   const logPath = join(workDir, `extender-${opts.tag}.log`);
   const profileDir = opts.profile ? join(workDir, `prof-${opts.tag}`) : undefined;
@@ -227,7 +241,7 @@ async function startExtender(cp: ControlPlane, workDir: string, opts: { profile:
   const spawnedAtMs = Date.now();
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [...nodeArgs, join(REPO, 'src/cmd/extender.ts'), '--kubeconfig', cp.kubeconfigPath, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], {
+    child = spawn(process.execPath, [...nodeArgs, join(REPO, 'src/cmd/extender.ts'), '--kubeconfig', cp.kubeconfigPath, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...(opts.extraArgs ?? [])], {
       cwd: REPO, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' },
     });
   } finally {
@@ -304,9 +318,19 @@ function schedulerLogErrors(cp: ControlPlane): { errors: number; samples: string
 // ---------------------------------------------------------------------------------------------------
 // Watching pods
 
+/** What a pod is, from its labels and volumes: a gang member, a pod with a claim (local-LVM here), or plain. */
+type PodKind = 'plain' | 'gang' | 'lvm';
+
 interface PodState {
   gang: string | undefined;
+  kind: PodKind;
   bound: boolean;
+}
+
+interface KindState {
+  bound: number;
+  firstBindMs: number | null;
+  lastBindMs: number | null;
 }
 
 interface GangState {
@@ -320,6 +344,12 @@ interface GangState {
 class PodWatcher {
   readonly pods = new Map<string, PodState>();
   readonly gangs = new Map<string, GangState>();
+  /** Bound counts by kind (W5 measures the plain pods apart from the rest). */
+  readonly kinds: Record<PodKind, KindState> = {
+    plain: { bound: 0, firstBindMs: null, lastBindMs: null },
+    gang: { bound: 0, firstBindMs: null, lastBindMs: null },
+    lvm: { bound: 0, firstBindMs: null, lastBindMs: null },
+  };
   boundEver = 0;
   firstBindMs: number | null = null;
   lastBindMs: number | null = null;
@@ -357,7 +387,9 @@ class PodWatcher {
     const name = p.metadata?.name ?? '';
     let st = this.pods.get(name);
     if (!st) {
-      st = { gang: p.metadata?.labels?.[GANG_LABEL], bound: false };
+      const gang = p.metadata?.labels?.[GANG_LABEL];
+      const kind: PodKind = gang ? 'gang' : (p.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim) ? 'lvm' : 'plain';
+      st = { gang, kind, bound: false };
       this.pods.set(name, st);
     }
     const g = st.gang ? this.gangs.get(st.gang) : undefined;
@@ -372,6 +404,10 @@ class PodWatcher {
       this.boundEver++;
       this.firstBindMs ??= now;
       this.lastBindMs = now;
+      const k = this.kinds[st.kind];
+      k.bound++;
+      k.firstBindMs ??= now;
+      k.lastBindMs = now;
       if (g) {
         g.bound++;
         if (g.bound === g.size && g.completedAtMs === null) {
@@ -499,10 +535,15 @@ function throughputStats(samples: number[], pods: number, firstMs: number | null
 async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: Side): Promise<RunResult> {
   const { sizes: S } = ctx;
   const tag = `${workload}-${nodes}-${side}`;
-  const gangWorkload = workload === 'W2' || workload === 'W4';
-  const gangSize = workload === 'W2' ? S.gangSize : workload === 'W4' ? Math.ceil(S.w4Share * nodes) : 1;
-  const gangs = workload === 'W2' ? S.w2Gangs : workload === 'W4' ? S.w4Gangs : 0;
-  const pods = workload === 'W1' ? S.w1Pods : workload === 'W3' ? S.w3Pods : gangs * gangSize;
+  // W5: ours gets the plain pods with gangs and local-LVM pods mixed in; vanilla the same plain pods alone.
+  const mixed = workload === 'W5';
+  const mixedExtras = mixed && side === 'ours';
+  const gangWorkload = workload === 'W2' || workload === 'W4' || mixedExtras;
+  const gangSize = workload === 'W2' || mixedExtras ? S.gangSize : workload === 'W4' ? Math.ceil(S.w4Share * nodes) : 1;
+  const gangs = workload === 'W2' ? S.w2Gangs : workload === 'W4' ? S.w4Gangs : mixedExtras ? S.w5Gangs : 0;
+  const lvmPods = workload === 'W3' ? S.w3Pods : mixedExtras ? S.w5Lvm : 0;
+  const plainPods = workload === 'W1' ? S.w1Pods : mixed ? S.w5Plain : 0;
+  const pods = workload === 'W3' ? lvmPods : plainPods + gangs * gangSize + lvmPods;
   const result: RunResult = {
     workload, nodes, side, pods, ...(gangWorkload ? { gangs, gangSize } : {}),
     completed: false, setupS: { controlPlane: 0, seed: 0, schedulerStart: 0 },
@@ -511,7 +552,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     latency: { sliP50: null, sliP99: null, attemptP50: null, attemptP99: null, attemptMean: null },
     scheduleAttempts: {}, cpuS: {}, wallS: 0, schedulerLog: { errors: 0, samples: [] },
   };
-  log(`${tag}: ${pods} pods${gangWorkload ? ` (${gangs} gangs of ${gangSize})` : ''} on ${nodes} nodes`);
+  log(`${tag}: ${pods} pods${mixedExtras ? ` (${plainPods} plain, ${gangs} gangs of ${gangSize}, ${lvmPods} local-LVM)` : gangWorkload ? ` (${gangs} gangs of ${gangSize})` : ''} on ${nodes} nodes`);
   let cp: ControlPlane | undefined;
   let ext: ExtenderChild | undefined;
   let provisioner: FakeProvisioner | undefined;
@@ -525,11 +566,11 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     const kc = cp.kubeConfig;
     const core = kc.makeApiClient(CoreV1Api);
 
-    // Nodes: Ready, no kubelet; 8 GPUs each; W3 nodes are local-storage nodes with one VG.
-    const vgGiB = w3VgGiB(S.w3Pods, nodes);
+    // Nodes: Ready, no kubelet; 8 GPUs each; W3 and W5 nodes (both sides of W5) are local-storage nodes with one VG.
+    const vgGiB = w3VgGiB(mixed ? S.w5Lvm : S.w3Pods, nodes);
     const nodeList = Array.from({ length: nodes }, (_, i) => {
       const b = makeNode(`node-${String(i).padStart(5, '0')}`).cpu(32).mem('128Gi').pods(110).gpus(8);
-      if (workload === 'W3') b.label(LABEL_LOCAL_STORAGE, 'true').capacityReport([{ sizeBytes: vgGiB * GiB }]);
+      if (workload === 'W3' || mixed) b.label(LABEL_LOCAL_STORAGE, 'true').capacityReport([{ sizeBytes: vgGiB * GiB }]);
       return b;
     });
     await createNodes(core, nodeList, 50);
@@ -544,10 +585,18 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
       await installPodGroupCrd(cp, ctx.peer.crd);
       await createPodGroups(cp, gangNames, gangSize);
     }
-    if (workload === 'W3') {
+    if (lvmPods > 0) {
       await ensureStorageClass(kc.makeApiClient(StorageV1Api));
-      await inBatches(Array.from({ length: pods }, (_, i) => i), 50, (i) => createPvc(core, makePvc(`data-${i}`).storage(`${W3_CLAIM_GIB[i % W3_CLAIM_GIB.length]}Gi`)));
+      await inBatches(Array.from({ length: lvmPods }, (_, i) => i), 50, (i) => createPvc(core, makePvc(`data-${i}`).storage(`${W3_CLAIM_GIB[i % W3_CLAIM_GIB.length]}Gi`)));
       provisioner = await startFakeProvisioner(kc, { updateReports: true });
+    }
+
+    if (side === 'ours') {
+      // The scheduling-mark webhook marks gang and local-LVM pods as they are created, so the extender
+      // (which serves it) starts first; kube-scheduler then sends it only the marked pods.
+      const webhook = await registerLocalWebhook(kc);
+      ext = await startExtender(cp, ctx.workDir, { profile: ctx.args.profile && workload === 'W1', tag, extraArgs: webhook.extenderArgs });
+      await waitForCaBundle(kc);
     }
 
     const podList: PodBuilder[] = [];
@@ -555,6 +604,22 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
       for (let i = 0; i < pods; i++) podList.push(makePod(`pod-${i}`).cpu('100m').mem('128Mi'));
     } else if (workload === 'W3') {
       for (let i = 0; i < pods; i++) podList.push(makePod(`pod-${i}`).cpu('100m').mem('128Mi').pvc(`data-${i}`));
+    } else if (mixed) {
+      // Plain pods as W1, gang members as W2, local-LVM pods as W3, in one interleaved creation order
+      // (the sequence number in every name). kube-scheduler pops the pods of its first list in no
+      // order of ours (seen shuffled: equal priority, queue time = arrival from its informer), so the
+      // kinds are mixed in its queue either way. Vanilla gets the same plain pods under the same names.
+      const units = interleave<{ kind: PodKind; i: number; gang?: string }>([
+        Array.from({ length: S.w5Plain }, (_, i) => [{ kind: 'plain', i }]),
+        Array.from({ length: S.w5Gangs }, (_, g) => Array.from({ length: S.gangSize }, (_, i) => ({ kind: 'gang', i, gang: gangNames[g] ?? `gang-${String(g).padStart(4, '0')}` }))),
+        Array.from({ length: S.w5Lvm }, (_, i) => [{ kind: 'lvm', i }]),
+      ]);
+      units.forEach((u, seq) => {
+        const name = `w5-${String(seq).padStart(5, '0')}-${u.kind === 'gang' ? `${u.gang}-${u.i}` : u.kind === 'lvm' ? `lvm-${u.i}` : `pod-${u.i}`}`;
+        if (u.kind === 'plain') podList.push(makePod(name).cpu('100m').mem('128Mi'));
+        else if (mixedExtras && u.kind === 'gang') podList.push(makePod(name).gpu(1).cpu('500m').mem('256Mi').label(GANG_LABEL, u.gang as string).group(u.gang as string, gangSize));
+        else if (mixedExtras) podList.push(makePod(name).cpu('100m').mem('128Mi').pvc(`data-${u.i}`));
+      });
     } else {
       const perPod = workload === 'W2' ? { gpu: 1, cpu: '500m' } : { gpu: 8, cpu: '1' };
       for (const g of gangNames) {
@@ -570,8 +635,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     await waitFor(() => (watcher as PodWatcher).pods.size >= pods, 120_000, 'watch sees every pod', 100);
     result.setupS.seed = (Date.now() - t) / 1000;
 
-    if (side === 'ours') {
-      ext = await startExtender(cp, ctx.workDir, { profile: ctx.args.profile && workload === 'W1', tag });
+    if (ext) {
       const e = ext;
       await waitFor(async () => {
         const s = parseProm((await httpGet(`${e.url}/metrics`, undefined, 10_000)).body);
@@ -597,12 +661,13 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
       configPath: side === 'ours' ? SHIPPED_SCHEDULER_CONFIG : side === 'vanilla' ? ctx.configs.vanilla : ctx.configs.coscheduling,
       ...(ext ? { extenderAddress: new URL(ext.url).host } : {}),
       ...(side === 'coscheduling' ? { binary: ctx.peer?.binary } : {}),
-      ...(workload === 'W3' ? { volumeBindingTimeoutSeconds: 60 } : {}),
+      ...(workload === 'W3' || mixed ? { volumeBindingTimeoutSeconds: 60 } : {}),
       verbosity: Number(process.env.BENCH_SCHEDULER_V ?? 1),
     });
     result.setupS.schedulerStart = (Date.now() - tStart) / 1000;
 
     const samples: number[] = [0];
+    const plainSamples: number[] = [0];
     const partial: PartialStats = { samples: 0, samplesWithPartial: 0, samplesWithTwoOrMore: 0, maxAtOnce: 0, longestPartialMs: 0, gangsEverPartial: 0, partlyBoundAtEnd: 0 };
     let peakRssKiB = 0;
     const deadline = tStart + ctx.args.runTimeoutS * 1000;
@@ -636,14 +701,16 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
       }
       while (now >= nextSecond) {
         samples.push(watcher.boundEver);
+        plainSamples.push(watcher.kinds.plain.bound);
         nextSecond += 1000;
         if (ext) peakRssKiB = Math.max(peakRssKiB, readStatusKiB(ext.pid, 'VmRSS'));
-        const progress = `${watcher.boundEver}/${pods} bound${gangWorkload ? `, ${watcher.completedGangs}/${gangs} gangs complete` : ''}`;
+        const progress = `${watcher.boundEver}/${pods} bound${mixed ? ` (${watcher.kinds.plain.bound}/${plainPods} plain)` : ''}${gangWorkload ? `, ${watcher.completedGangs}/${gangs} gangs complete` : ''}`;
         if (samples.length % 10 === 0 && progress !== lastProgress) log(`${tag}: ${progress} after ${((now - tStart) / 1000).toFixed(0)} s`);
         lastProgress = progress;
       }
     }
     samples.push(watcher.boundEver);
+    plainSamples.push(watcher.kinds.plain.bound);
     const tEnd = Date.now();
     result.completed = done();
     if (!result.completed) result.error = `timed out after ${ctx.args.runTimeoutS} s: ${watcher.boundEver}/${pods} pods bound${gangWorkload ? `, ${watcher.completedGangs}/${gangs} gangs complete` : ''}`;
@@ -691,31 +758,45 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
         binds: sumBy(s, 'extender_binds_total', 'result'),
         barrierTimeouts: Object.values(sumBy(s, 'extender_gang_barrier_timeouts_total', '')).reduce((a, b) => a + b, 0),
         planFailures: Object.values(sumBy(s, 'extender_gang_plan_failures_total', '')).reduce((a, b) => a + b, 0),
+        // Members re-planned because kube-scheduler did not offer their planned node; null: not exposed by this build.
+        replans: s.some((x) => x.name === 'extender_gang_replans_total') ? Object.values(sumBy(s, 'extender_gang_replans_total', '')).reduce((a, b) => a + b, 0) : null,
         logWarnings: 0, logErrors: 0, logSamples: [],
       };
     }
     result.schedulerLog = schedulerLogErrors(cp);
     if (workload === 'W3' && provisioner) {
-      const pvs = (await core.listPersistentVolume()).items;
-      const used = new Map<string, number>();
-      for (const pv of pvs) {
-        const node = pvNode(pv);
-        const vg = pv.spec?.csi?.volumeAttributes?.[STORAGE_CLASS_VG_PARAMETER] ?? DEFAULT_VG_NAME;
-        const key = `${node}/${vg}`;
-        used.set(key, (used.get(key) ?? 0) + parseQuantityBytes(pv.spec?.capacity?.storage ?? '0'));
+      result.w3 = { ...(await vgOvercommit(core, vgGiB)), provisionerRefusals: provisioner.failures.length, vgSizeGiB: vgGiB };
+    }
+    if (mixed) {
+      const k = watcher.kinds;
+      const sinceStart = (ms: number | null) => (ms !== null ? (ms - tStart) / 1000 : null);
+      const lastPlainS = sinceStart(k.plain.lastBindMs);
+      const w5: NonNullable<RunResult['w5']> = {
+        plainPods, gangPods: gangs * gangSize, lvmPods, vgSizeGiB: vgGiB,
+        plainBound: k.plain.bound,
+        plainPodsPerS: lastPlainS ? k.plain.bound / lastPlainS : 0,
+        plainAllBoundS: k.plain.bound >= plainPods ? lastPlainS : null,
+        plainThroughput: throughputStats(plainSamples, k.plain.bound, k.plain.firstBindMs, k.plain.lastBindMs),
+        gangPodsBound: k.gang.bound, lvmBound: k.lvm.bound,
+        gangsCompleted: null, gangPodsAllBoundS: null, lvmAllBoundS: null,
+        pvs: null, overcommitVgs: null, overcommitBytes: null, provisionerRefusals: null,
+        planReleasedEvents: null, gangsWithPlanReleased: null,
+      };
+      if (mixedExtras) {
+        w5.gangsCompleted = watcher.completedGangs;
+        w5.gangPodsAllBoundS = watcher.completedGangs >= gangs ? sinceStart(gangs > 0 ? watcher.lastGangCompletionMs : tStart) : null;
+        w5.lvmAllBoundS = k.lvm.bound >= lvmPods ? sinceStart(lvmPods > 0 ? k.lvm.lastBindMs : tStart) : null;
+        Object.assign(w5, await vgOvercommit(core, vgGiB), { provisionerRefusals: provisioner?.failures.length ?? null });
+        // The extender records GangPlanReleased on every member of a released plan (deduplicated per pod and
+        // message for 60 s, shed above 200 in flight): a lower bound, and per gang.
+        const released = (await core.listNamespacedEvent({ namespace: NS, fieldSelector: 'reason=GangPlanReleased' })).items;
+        w5.planReleasedEvents = released.length;
+        w5.gangsWithPlanReleased = new Set(released.map((e) => watcher?.pods.get(e.involvedObject.name ?? '')?.gang ?? e.involvedObject.name)).size;
       }
-      let overcommitVgs = 0;
-      let overcommitBytes = 0;
-      for (const b of used.values()) {
-        if (b > vgGiB * GiB) {
-          overcommitVgs++;
-          overcommitBytes += b - vgGiB * GiB;
-        }
-      }
-      result.w3 = { pvs: pvs.length, overcommitVgs, overcommitBytes, provisionerRefusals: provisioner.failures.length, vgSizeGiB: vgGiB };
+      result.w5 = w5;
     }
     const rate = result.throughput.avg.toFixed(1);
-    log(`${tag}: ${result.completed ? 'done' : 'INCOMPLETE'} in ${result.wallS.toFixed(1)} s, ${rate} pods/s avg${result.w4 ? `, ${result.w4.gangsCompleted} gangs ran` : ''}${result.partial ? `, max partly bound gangs ${result.partial.maxAtOnce}` : ''}`);
+    log(`${tag}: ${result.completed ? 'done' : 'INCOMPLETE'} in ${result.wallS.toFixed(1)} s, ${rate} pods/s avg${result.w5 ? `, plain ${result.w5.plainPodsPerS.toFixed(1)} pods/s from scheduler start` : ''}${result.w4 ? `, ${result.w4.gangsCompleted} gangs ran` : ''}${result.partial ? `, max partly bound gangs ${result.partial.maxAtOnce}` : ''}${result.w5?.overcommitVgs ? `, ${result.w5.overcommitVgs} VGs OVER-COMMITTED` : ''}`);
 
     // The profile is written when the extender exits.
     if (ext) {
@@ -751,6 +832,27 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     if (cp) await cp.stop().catch(() => undefined);
   }
   return result;
+}
+
+/** Bytes provisioned beyond a VG's size, from the PersistentVolumes (every node has one VG of vgGiB). */
+async function vgOvercommit(core: CoreV1Api, vgGiB: number): Promise<{ pvs: number; overcommitVgs: number; overcommitBytes: number }> {
+  const pvs = (await core.listPersistentVolume()).items;
+  const used = new Map<string, number>();
+  for (const pv of pvs) {
+    const node = pvNode(pv);
+    const vg = pv.spec?.csi?.volumeAttributes?.[STORAGE_CLASS_VG_PARAMETER] ?? DEFAULT_VG_NAME;
+    const key = `${node}/${vg}`;
+    used.set(key, (used.get(key) ?? 0) + parseQuantityBytes(pv.spec?.capacity?.storage ?? '0'));
+  }
+  let overcommitVgs = 0;
+  let overcommitBytes = 0;
+  for (const b of used.values()) {
+    if (b > vgGiB * GiB) {
+      overcommitVgs++;
+      overcommitBytes += b - vgGiB * GiB;
+    }
+  }
+  return { pvs: pvs.length, overcommitVgs, overcommitBytes };
 }
 
 function pvNode(pv: V1PersistentVolume): string {
@@ -809,7 +911,7 @@ async function main(): Promise<void> {
     runs: [],
   };
   const ctx: RunContext = { args, sizes: S, workDir, configs, peer };
-  const sidesOf: Record<Workload, Side[]> = { W1: ['ours', 'vanilla'], W2: ['ours', 'coscheduling'], W3: ['ours'], W4: ['ours', 'coscheduling'] };
+  const sidesOf: Record<Workload, Side[]> = { W1: ['ours', 'vanilla'], W2: ['ours', 'coscheduling'], W3: ['ours'], W4: ['ours', 'coscheduling'], W5: ['ours', 'vanilla'] };
   for (const n of args.nodes) {
     for (const w of args.workloads) {
       if (w === 'W4' && n > args.w4MaxNodes) {

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ExtenderConfig } from '../config/extender.js';
 import { ClusterState } from '../core/state.js';
 import { GangPlanner } from '../core/gang/planner.js';
-import { buildServer } from './http/routes.js';
+import { buildServer, closeWithin } from './http/routes.js';
 import { createExtenderMetrics, type ExtenderMetrics } from './metrics.js';
 import { startLiveCluster } from './kube/cluster.js';
 import { GangEventRecorder } from './kube/events.js';
@@ -61,6 +61,8 @@ interface Source {
 }
 
 const NO_EVENTS: EventSink = { publish: () => undefined };
+/** How long open requests may finish on close before their connections are dropped. */
+const CLOSE_GRACE_MS = 2000;
 
 function snapshotSource(state: ClusterState, config: ExtenderConfig, logger: Logger, objects?: Record<string, unknown>[]): Source {
   const load = objects ? loadSnapshotObjects(state, objects) : loadSnapshotFile(state, config.snapshot);
@@ -124,7 +126,7 @@ export function createExtenderApp(config: ExtenderConfig, logger: Logger, opts: 
       barrier.stop();
       source.stop();
       await webhook?.close();
-      await app.close();
+      await closeWithin(app, CLOSE_GRACE_MS);
     },
   };
 }

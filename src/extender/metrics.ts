@@ -14,6 +14,7 @@ export interface ExtenderMetrics {
   gangQuorumToBound: Histogram<string>;
   gangBarrierTimeouts: Counter<string>;
   gangPlanFailures: Counter<string>;
+  gangReplans: Counter<string>;
 }
 
 export function createExtenderMetrics(sizes: () => Record<string, number>, withDefaults = false, gangPhases: () => Record<string, number> = () => ({})): ExtenderMetrics {
@@ -48,5 +49,6 @@ export function createExtenderMetrics(sizes: () => Record<string, number>, withD
     }),
     gangBarrierTimeouts: new Counter({ name: 'extender_gang_barrier_timeouts_total', help: 'Bind barriers that did not fill in time (their binds failed, their plans were released).', registers: [registry] }),
     gangPlanFailures: new Counter({ name: 'extender_gang_plan_failures_total', help: 'Plan attempts that found no placement for a gang.', registers: [registry] }),
+    gangReplans: new Counter({ name: 'extender_gang_replans_total', help: 'Gang members re-planned because the scheduler did not offer their planned node (a pod outside the plan took it, or the caches differ).', registers: [registry] }),
   };
 }

@@ -81,7 +81,9 @@ export class ExtenderService {
     this.requireReady();
     const { state, metrics, planner } = this.deps;
     const pod = this.decodePod(args);
+    const replansBefore = planner.replans;
     const out = filterPod(state, pod, args.names, this.deps.clock(), this.lookupFor(args), planner);
+    if (planner.replans > replansBefore) metrics.gangReplans.inc(planner.replans - replansBefore);
     this.emit(planner.drainEvents());
     metrics.decisions.inc({ kind: out.kind });
     metrics.nodeVerdicts.inc({ result: 'passed' }, out.passed.length);

@@ -36,6 +36,7 @@ import { GangMonitor } from '../harness/gang-monitor.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../../src/localcluster/provisioner.js';
 import { parseQuantityBytes } from '../../src/localcluster/quantity.js';
 import { SHIPPED_SCHEDULER_CONFIG } from '../../src/localcluster/paths.js';
+import { registerLocalWebhook, waitForCaBundle } from '../../src/localcluster/webhook.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const FAULT_LABEL = 'e2e.edge-gang.io/fault';
@@ -49,6 +50,8 @@ let cp: ControlPlane | undefined;
 let core: CoreV1Api;
 let storage: StorageV1Api;
 let port = 0;
+/** The extender's flags for the scheduling-mark webhook (registered once; every extender instance serves it). */
+let webhookArgs: string[] = [];
 let extenderUrl = '';
 let provisioner: FakeProvisioner | undefined;
 let child: ChildExtender | undefined;
@@ -104,7 +107,7 @@ class ChildExtender {
     try {
       proc = spawn(
         process.execPath,
-        ['--import', 'tsx', 'src/cmd/extender.ts', '--kubeconfig', kubeconfigPath, '--port', String(port), '--barrier-timeout-ms', String(BARRIER_TIMEOUT_MS), '--log-level', 'info'],
+        ['--import', 'tsx', 'src/cmd/extender.ts', '--kubeconfig', kubeconfigPath, '--port', String(port), '--barrier-timeout-ms', String(BARRIER_TIMEOUT_MS), '--log-level', 'info', ...webhookArgs],
         { cwd: REPO_ROOT, stdio: ['ignore', fd, fd] },
       );
     } finally {
@@ -276,8 +279,10 @@ describe('issue 8: faults on the real control plane', () => {
     port = await freePort();
     extenderUrl = `http://127.0.0.1:${port}`;
     await ensureStorageClass(storage);
+    webhookArgs = (await registerLocalWebhook(cp.kubeConfig)).extenderArgs;
     const ext = startChild();
     await ext.waitReady();
+    await waitForCaBundle(cp.kubeConfig);
     await cp.startScheduler({ configPath: SHIPPED_SCHEDULER_CONFIG, extenderAddress: `127.0.0.1:${port}` });
     await resumeProvisioner();
     console.info(`[faults] control plane + extender (pid ${ext.pid}, ${extenderUrl}) + kube-scheduler up in ${since(t)}; logs in ${cp.logsDir}`);
@@ -418,7 +423,7 @@ describe('issue 8: faults on the real control plane', () => {
       // The extender in-process from here on, on the port kube-scheduler calls.
       await (child as ChildExtender).stop('SIGTERM');
       child = undefined;
-      const cfg = loadExtenderConfig(['--host', '127.0.0.1', '--port', String(port), '--barrier-timeout-ms', String(BARRIER_TIMEOUT_MS)], {});
+      const cfg = loadExtenderConfig(['--host', '127.0.0.1', '--port', String(port), '--barrier-timeout-ms', String(BARRIER_TIMEOUT_MS), ...webhookArgs], {});
       if (cfg.kind !== 'ok') throw new Error(cfg.errors.join('; '));
       const logger = pino({ level: 'info', base: { component: 'extender' } }, pino.destination({ dest: join(CP().logsDir, 'extender-inprocess.log'), sync: true }));
       const ext = createExtenderApp(cfg.config, logger, { kubeConfig: CP().kubeConfig });

@@ -15,7 +15,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, wr
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AuthorizationV1Api, CoordinationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -33,8 +33,11 @@ import { patchSchedulerConfig } from '../../src/localcluster/scheduler-config.js
 import { GiB, makeCapacityReport, makeNode, makePod, makePvc } from '../../src/localcluster/builders.js';
 import { createNodes, createPods, createPvc, waitFor } from '../../src/localcluster/objects.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../../src/localcluster/provisioner.js';
+import { registerLocalWebhook, waitForCaBundle } from '../../src/localcluster/webhook.js';
 import {
   EXTENDER_CALLS,
+  WEBHOOK_CERT_CALLS,
+  WEBHOOK_CERT_DENIED,
   EXTENDER_DENIED,
   EXTENDER_USER,
   NRM_CALLS,
@@ -203,6 +206,7 @@ describe('shipped manifests on a real API server with RBAC', () => {
     expect(skipped).toEqual([
       'manifests/base/extender/kustomization.yaml: Kustomization',
       'manifests/base/node-resource-manager/kustomization.yaml: Kustomization',
+      'manifests/base/webhook/kustomization.yaml: Kustomization',
       'manifests/legacy/scheduler-policy.json: Policy',
       'manifests/overlays/default-scheduler/kustomization.yaml: Kustomization',
       'manifests/overlays/secondary-scheduler/kube-scheduler-config.yaml: KubeSchedulerConfiguration',
@@ -249,14 +253,18 @@ describe('shipped manifests on a real API server with RBAC', () => {
   it('the extender runs under its ClusterRole: plain, gang and local-volume pods are all bound', async () => {
     // The default-scheduler overlay for real: ServiceAccount, ClusterRole, binding, StorageClass, ...
     for (const o of built.get('default-scheduler') ?? []) await raw.apply(o);
+    // The overlay's webhook configuration calls a Service; here the same webhooks call the extender on loopback.
+    const webhook = await registerLocalWebhook(plane().kubeConfig);
 
-    const loaded = loadExtenderConfig(['--host', '127.0.0.1', '--port', '0'], {});
+    const loaded = loadExtenderConfig(['--host', '127.0.0.1', '--port', '0', ...webhook.extenderArgs], {});
     if (loaded.kind !== 'ok') throw new Error(loaded.errors.join('; '));
     ext = createExtenderApp(loaded.config, pino({ level: 'warn', base: { component: 'extender' } }), { kubeConfig: plane().kubeConfigFor(EXTENDER_USER).kubeConfig });
     extenderUrl = await ext.listen();
     const app = ext;
     // Ready means every reflector listed and is watching: list+watch of all five kinds were allowed.
     await waitFor(() => app.readiness().ready, 60_000, `extender readiness (${app.readiness().reason})`);
+    // Its certificate manager created the Secret and patched the caBundle under the overlay's webhook roles.
+    await waitForCaBundle(plane().kubeConfig);
 
     await plane().startScheduler({ configPath: SHIPPED_SCHEDULER_CONFIG, extenderAddress: new URL(extenderUrl).host });
     provisioner = await startFakeProvisioner(plane().kubeConfig);
@@ -277,9 +285,10 @@ describe('shipped manifests on a real API server with RBAC', () => {
     const lvm = await core.readNamespacedPod({ name: 'lvm-0', namespace: 'default' });
     expect(lvm.spec?.nodeName).toBe('edge-1');
 
-    // The extender bound them itself (bindVerb), through pods/binding under its role.
+    // The extender bound the three marked pods itself (bindVerb), through pods/binding under its role; the
+    // plain pod carries no mark, so kube-scheduler bound it alone (managedResources).
     const metrics = await (await fetch(`${extenderUrl}/metrics`)).text();
-    expect(metrics).toMatch(/extender_binds_total\{result="bound"\} 4\b/);
+    expect(metrics).toMatch(/extender_binds_total\{result="bound"\} 3\b/);
     expect(metrics).not.toMatch(/extender_binds_total\{result="failed"\}/);
     // ... and recorded its Events (events create under its role).
     await waitFor(
@@ -337,6 +346,7 @@ describe('shipped manifests on a real API server with RBAC', () => {
 
   it('SubjectAccessReview: the extender is allowed each call it makes, and not look-alikes', async () => {
     await expectAccess(EXTENDER_USER, EXTENDER_CALLS, EXTENDER_DENIED);
+    await expectAccess(EXTENDER_USER, WEBHOOK_CERT_CALLS, WEBHOOK_CERT_DENIED);
   });
 
   it('node-resource-manager\'s API adapter works under its role; the role reads only the topology ConfigMap', async () => {
@@ -382,6 +392,8 @@ describe('shipped manifests on a real API server with RBAC', () => {
     await ext?.close();
     ext = undefined;
     const objects = built.get('secondary-scheduler') ?? [];
+    // The loopback webhook configuration of the previous step gives way to the overlay's own first.
+    await plane().kubeConfig.makeApiClient(AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: 'edge-gang-scheduling-mark' });
     for (const o of objects) await raw.apply(o);
     await expectAccess(SECONDARY_SCHEDULER_USER, SECONDARY_SCHEDULER_CALLS, SECONDARY_SCHEDULER_DENIED);
 
@@ -389,13 +401,17 @@ describe('shipped manifests on a real API server with RBAC', () => {
     const dep = objects.find((o) => o.kind === 'Deployment') as any;
     const containers = dep.spec.template.spec.containers as { name: string; command: string[] }[];
     const sidecarArgs = (containers.find((c) => c.name === 'extender')?.command ?? []).slice(2);
-    const loaded = loadExtenderConfig([...sidecarArgs, '--port', '0'], {});
+    // The overlay's webhook configuration (scheduler name edge-gang-scheduler) on loopback, served by the sidecar.
+
+    const webhook = await registerLocalWebhook(plane().kubeConfig, { schedulerName: 'edge-gang-scheduler' });
+    const loaded = loadExtenderConfig([...sidecarArgs, '--port', '0', ...webhook.extenderArgs], {});
     if (loaded.kind !== 'ok') throw new Error(loaded.errors.join('; '));
     const saKube = plane().kubeConfigFor(SECONDARY_SCHEDULER_USER);
     ext = createExtenderApp(loaded.config, pino({ level: 'warn', base: { component: 'extender-sidecar' } }), { kubeConfig: saKube.kubeConfig });
     extenderUrl = await ext.listen();
     const app = ext;
     await waitFor(() => app.readiness().ready, 60_000, `sidecar readiness (${app.readiness().reason})`);
+    await waitForCaBundle(plane().kubeConfig);
 
     // kube-scheduler with the generated ConfigMap's configuration. Only what a loopback test must change is
     // patched (kubeconfig path, extender port); leader election stays as shipped.
@@ -445,7 +461,8 @@ describe('shipped manifests on a real API server with RBAC', () => {
       ]);
       await waitFor(async () => (await boundCount(core, names)) === names.length, 60_000, 'pods of edge-gang-scheduler bound');
       const metrics = await (await fetch(`${extenderUrl}/metrics`)).text();
-      expect(metrics).toMatch(/extender_binds_total\{result="bound"\} 3\b/);
+      // The two gang members through the sidecar; the plain pod carries no mark and kube-scheduler bound it itself.
+      expect(metrics).toMatch(/extender_binds_total\{result="bound"\} 2\b/);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- secondary kube-scheduler log ---\n${tail()}`);
     }
@@ -465,7 +482,11 @@ describe('shipped manifests on a real API server with RBAC', () => {
     // The one deliberate refusal: the agent's identity listing every ConfigMap (previous test).
     expect(forbidden).toEqual([`${NRM_USER} list /api/v1/namespaces/kube-system/configmaps`]);
     const count = (user: string, pred: (e: (typeof done)[number]) => boolean) => done.filter((e) => e.user.username === user && pred(e)).length;
-    expect(count(EXTENDER_USER, (e) => e.objectRef?.subresource === 'binding' && e.responseStatus?.code === 201)).toBe(4);
+    // The three marked pods (the plain one was bound by kube-scheduler itself: managedResources).
+    expect(count(EXTENDER_USER, (e) => e.objectRef?.subresource === 'binding' && e.responseStatus?.code === 201)).toBe(3);
+    // The webhook's certificate manager created its Secret and patched the caBundle under the webhook roles.
+    expect(count(EXTENDER_USER, (e) => e.objectRef?.resource === 'secrets' && e.verb === 'create' && e.responseStatus?.code === 201)).toBe(1);
+    expect(count(EXTENDER_USER, (e) => e.objectRef?.resource === 'mutatingwebhookconfigurations' && e.verb === 'patch' && e.responseStatus?.code === 200)).toBeGreaterThanOrEqual(1);
     expect(count(SECONDARY_SCHEDULER_USER, (e) => e.objectRef?.subresource === 'binding' && e.responseStatus?.code === 201)).toBe(3);
     expect(count(SECONDARY_SCHEDULER_USER, (e) => e.objectRef?.resource === 'leases' && e.verb === 'create')).toBe(1);
     // Delegated authentication looked up the API server's client CA ConfigMap and was authorized (through the

@@ -37,6 +37,7 @@ import { startControlPlane, type ControlPlane } from '../../src/localcluster/con
 import { makeLocalStorageClass, makeNode, makePod, makePvc } from '../../src/localcluster/builders.js';
 import { createNodes, createPods, createPvc, ensureStorageClass, waitFor } from '../../src/localcluster/objects.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../../src/localcluster/provisioner.js';
+import { registerLocalWebhook, waitForCaBundle } from '../../src/localcluster/webhook.js';
 import { LAB_LVM_CONFIG, LoopLab, sh } from '../../src/localcluster/loop-lab.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -453,12 +454,15 @@ describe('node-resource-manager against a real kube-apiserver, on real LVM', () 
     const c = cp as ControlPlane;
     const storage = c.kubeConfig.makeApiClient(StorageV1Api);
     await timed('extender + scheduler start', async () => {
-      const cfg = loadExtenderConfig(['--host', '127.0.0.1', '--port', '0'], {});
+      // The scheduling-mark webhook first: the PVC pod must carry the mark to reach the extender.
+      const webhook = await registerLocalWebhook(c.kubeConfig);
+      const cfg = loadExtenderConfig(['--host', '127.0.0.1', '--port', '0', ...webhook.extenderArgs], {});
       if (cfg.kind !== 'ok') throw new Error(`extender configuration invalid: ${cfg.errors.join('; ')}`);
       const app = createExtenderApp(cfg.config, pino({ level: 'warn', base: { component: 'extender' } }), { kubeConfig: c.kubeConfig });
       ext = app;
       const url = await app.listen();
       await waitFor(() => app.readiness().ready, 60_000, 'extender readiness', 100);
+      await waitForCaBundle(c.kubeConfig);
       await c.startScheduler({ configPath: SHIPPED_SCHEDULER_CONFIG, extenderAddress: new URL(url).host });
     });
     await ensureStorageClass(storage, makeLocalStorageClass(undefined, VG_MAIN));

@@ -52,6 +52,23 @@ export const EXTENDER_DENIED: readonly ApiCall[] = [
   { group: '', resource: 'configmaps', verb: 'list', namespace: 'kube-system', why: '' },
 ];
 
+/** src/extender/webhook/tls/kube.ts: the webhook's self-managed certificate (Secret) and caBundle. */
+export const WEBHOOK_CERT_CALLS: readonly ApiCall[] = [
+  { group: '', resource: 'secrets', verb: 'get', namespace: 'kube-system', name: 'edge-gang-webhook-tls', why: 'readSecret: readNamespacedSecret' },
+  { group: '', resource: 'secrets', verb: 'update', namespace: 'kube-system', name: 'edge-gang-webhook-tls', why: 'renewal: replaceNamespacedSecret' },
+  { group: '', resource: 'secrets', verb: 'create', namespace: 'kube-system', why: 'first start: createNamespacedSecret' },
+  { group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verb: 'get', name: 'edge-gang-scheduling-mark', why: 'readWebhookConfig' },
+  { group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verb: 'patch', name: 'edge-gang-scheduling-mark', why: 'patchCaBundles: JSON patch of caBundle' },
+];
+
+export const WEBHOOK_CERT_DENIED: readonly ApiCall[] = [
+  { group: '', resource: 'secrets', verb: 'get', namespace: 'kube-system', name: 'other', why: 'another Secret' },
+  { group: '', resource: 'secrets', verb: 'list', namespace: 'kube-system', why: '' },
+  { group: '', resource: 'secrets', verb: 'delete', namespace: 'kube-system', name: 'edge-gang-webhook-tls', why: 'never deleted' },
+  { group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verb: 'patch', name: 'other', why: "another configuration" },
+  { group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', verb: 'patch', name: 'edge-gang-scheduling-mark', why: '' },
+];
+
 /** src/agent/adapters/kube.ts. The node name is an example: the agent may patch and watch any Node. */
 export const NRM_CALLS: readonly ApiCall[] = [
   { group: '', resource: 'configmaps', verb: 'list', namespace: 'kube-system', name: 'node-resource-topo', why: 'watchConfigMap: listNamespacedConfigMap fieldSelector metadata.name=node-resource-topo' },

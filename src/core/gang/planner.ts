@@ -38,6 +38,8 @@ export { parseMinAvailable, type GangSpec } from './spec.js';
 export class GangPlanner implements GangEngine {
   private readonly gangs = new Map<string, GangRecord>();
   private readonly events: GangEvent[] = [];
+  /** Members the scheduler was not offered their planned node for (another pod took it, or its cache differs): re-planned. */
+  replans = 0;
 
   constructor(private readonly state: ClusterState) {}
 
@@ -241,6 +243,7 @@ export class GangPlanner implements GangEngine {
     }
     // The scheduler filtered out the planned node (its cache saw something ours did not): re-plan
     // this member among the nodes it did send, within the gang's pool.
+    this.replans++;
     this.releaseMember(pod.uid);
     const candidates = nodeNames
       .map((n) => this.state.nodes.get(n))

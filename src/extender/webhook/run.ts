@@ -12,6 +12,7 @@ import type { Readiness } from '../ports.js';
 import { stateLookup } from './lookup.js';
 import { createWebhookMetrics } from './metrics.js';
 import { buildWebhookServer, rotateCertificate } from './server.js';
+import { closeWithin } from '../http/routes.js';
 import { startCertificateManager, type CertificateManager } from './tls/manager.js';
 import type { CertPair, CertStatus } from './tls/types.js';
 
@@ -61,7 +62,7 @@ export async function startWebhook(config: WebhookConfig, deps: WebhookDeps): Pr
       status: () => certs.status(),
       async close() {
         certs.stop();
-        await server.close();
+        await closeWithin(server, 2000);
       },
     };
   } catch (err) {
