@@ -30,6 +30,8 @@ async function main(): Promise<void> {
   if (loaded.kind !== 'ok') throw new Error(loaded.errors.join('; '));
   // The same assembly as the entry point, over objects in memory; the barrier sweep is not needed here.
   const ext = createExtenderApp(loaded.config, pino({ level: 'silent' }), { objects: objs, clock: Date.now, timers: false });
+  // The raw objects are not needed once loaded: keep the heap to what the extender itself holds.
+  objs.length = 0;
   const { app, state } = ext;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;

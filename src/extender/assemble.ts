@@ -18,7 +18,7 @@ import { loadSnapshotFile, loadSnapshotObjects, snapshotBinder, snapshotClock } 
 import { BindBarrier } from './barrier.js';
 import { ExtenderService } from './service.js';
 import type { Binder, Clock, EventSink, Readiness } from './ports.js';
-import { startWebhook, type RunningWebhook } from './webhook/run.js';
+import type { RunningWebhook } from './webhook/run.js';
 import type { CertStatus } from './webhook/tls/types.js';
 
 export interface ExtenderApp {
@@ -116,7 +116,11 @@ export function createExtenderApp(config: ExtenderConfig, logger: Logger, opts: 
     app, state, service, planner, barrier, metrics, readiness,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
-      if (config.webhook) webhook = await startWebhook(config.webhook, { state, readiness, logger, registry: metrics.registry, kubeConfig: source.kubeConfig });
+      if (config.webhook) {
+        // Loaded only when configured: the certificate code (node-forge) is not needed by snapshot mode or the what-if.
+        const { startWebhook } = await import('./webhook/run.js');
+        webhook = await startWebhook(config.webhook, { state, readiness, logger, registry: metrics.registry, kubeConfig: source.kubeConfig });
+      }
       return address;
     },
     webhook: () => (webhook ? { address: webhook.address, status: webhook.status() } : null),
