@@ -13,6 +13,7 @@ import { freePort } from '../src/localcluster/net.js';
 import { GiB, makeCapacityReport, makeNode, makePod, makePvc } from '../src/localcluster/builders.js';
 import { createNodes, createPods, createPvc, ensureStorageClass, inBatches, waitFor } from '../src/localcluster/objects.js';
 import { startFakeProvisioner } from '../src/localcluster/provisioner.js';
+import { registerLocalWebhook, waitForCaBundle } from '../src/localcluster/webhook.js';
 import { ANNOTATION_VG_CAPACITY } from '../src/wire/keys.js';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 
@@ -40,7 +41,9 @@ async function main(): Promise<void> {
   const core = cp.kubeConfig.makeApiClient(CoreV1Api);
   const storage = cp.kubeConfig.makeApiClient(StorageV1Api);
   const port = await freePort();
-  const ext = spawn(process.execPath, ['--import', 'tsx', 'src/cmd/extender.ts', '--kubeconfig', cp.kubeconfigPath, '--port', String(port), '--log-level', 'warn'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  // The scheduling-mark webhook: gangs and PVC pods reach the extender only with its mark.
+  const webhook = await registerLocalWebhook(cp.kubeConfig);
+  const ext = spawn(process.execPath, ['--import', 'tsx', 'src/cmd/extender.ts', '--kubeconfig', cp.kubeconfigPath, '--port', String(port), '--log-level', 'warn', ...webhook.extenderArgs], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   const stopAll = async () => {
     ext.kill('SIGTERM');
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
     await ensureStorageClass(storage);
     await createNodes(core, Array.from({ length: NODES }, (_, i) => makeNode(`soak-${i}`).cpu('32').mem('128Gi').pods(200).gpus(4).label('alibabacloud.com/edge-enable-localstorage', 'true').capacityReport([{ sizeBytes: 500 * GiB, freeBytes: 500 * GiB }])));
     await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok ?? false, 60_000, 'extender ready');
+    await waitForCaBundle(cp.kubeConfig);
     await cp.startScheduler({ configPath: join(ROOT, 'manifests/scheduler/kube-scheduler-config.yaml'), extenderAddress: `127.0.0.1:${port}` });
     const prov = await startFakeProvisioner(cp.kubeConfig, { updateReports: false });
 
