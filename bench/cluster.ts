@@ -38,6 +38,7 @@ import { GiB, makeNode, makePod, makePvc, type PodBuilder } from '../src/localcl
 import { createNodes, createPods, createPvc, ensureStorageClass, inBatches, waitFor } from '../src/localcluster/objects.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../src/localcluster/provisioner.js';
 import { registerLocalWebhook, waitForCaBundle } from '../src/localcluster/webhook.js';
+import { SHIPPED_SCHEDULER_CONFIG } from '../src/localcluster/paths.js';
 import { parseQuantityBytes } from '../src/localcluster/quantity.js';
 import { DEFAULT_VG_NAME, LABEL_LOCAL_STORAGE, STORAGE_CLASS_VG_PARAMETER } from '../src/wire/keys.js';
 import {
@@ -46,7 +47,6 @@ import {
 } from './cluster-report.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SHIPPED_SCHEDULER_CONFIG = join(REPO, 'manifests/scheduler/kube-scheduler-config.yaml');
 const PEER_BUILD = join(REPO, 'test/controlplane/build-coscheduling.sh');
 const K8S_VERSION = 'v1.35.4';
 const SP_VERSION = process.env.SCHEDULER_PLUGINS_VERSION ?? 'v0.35.4-devel';

@@ -14,6 +14,7 @@ import { GiB, makeCapacityReport, makeNode, makePod, makePvc } from '../src/loca
 import { createNodes, createPods, createPvc, ensureStorageClass, inBatches, waitFor } from '../src/localcluster/objects.js';
 import { startFakeProvisioner } from '../src/localcluster/provisioner.js';
 import { registerLocalWebhook, waitForCaBundle } from '../src/localcluster/webhook.js';
+import { SHIPPED_SCHEDULER_CONFIG } from '../src/localcluster/paths.js';
 import { ANNOTATION_VG_CAPACITY } from '../src/wire/keys.js';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
     await createNodes(core, Array.from({ length: NODES }, (_, i) => makeNode(`soak-${i}`).cpu('32').mem('128Gi').pods(200).gpus(4).label('alibabacloud.com/edge-enable-localstorage', 'true').capacityReport([{ sizeBytes: 500 * GiB, freeBytes: 500 * GiB }])));
     await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok ?? false, 60_000, 'extender ready');
     await waitForCaBundle(cp.kubeConfig);
-    await cp.startScheduler({ configPath: join(ROOT, 'manifests/scheduler/kube-scheduler-config.yaml'), extenderAddress: `127.0.0.1:${port}` });
+    await cp.startScheduler({ configPath: SHIPPED_SCHEDULER_CONFIG, extenderAddress: `127.0.0.1:${port}` });
     const prov = await startFakeProvisioner(cp.kubeConfig, { updateReports: false });
 
     // The agent's heartbeat: refresh every report's time stamp each minute so none goes stale.

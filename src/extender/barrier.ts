@@ -25,7 +25,7 @@ export interface BindBarrierOptions {
   sweepEveryMs: number;
   /** Real timers in the server; tests may drive `tick` themselves. */
   timers: boolean;
-  onEvents: (events: GangEvent[]) => void;
+  onEvents: (events: readonly GangEvent[]) => void;
   /** Called once per barrier that times out. */
   onBarrierTimeout: () => void;
 }

@@ -11,23 +11,8 @@ import { parseAlibabaTopology, parseCapacityReport } from '../wire/capacity.js';
 import {
   ANNOTATION_ALIBABA_STORAGE_TOPOLOGY, ANNOTATION_DEFAULT_STORAGE_CLASS, ANNOTATION_DEFAULT_STORAGE_CLASS_BETA, ANNOTATION_SELECTED_NODE, ANNOTATION_SELECTED_NODE_BETA, ANNOTATION_VG_CAPACITY, DEFAULT_SCHEDULER_NAME, RESOURCE_SCHEDULING_MARK, STORAGE_CLASS_VG_PARAMETER,
 } from '../wire/keys.js';
+import { arr, obj, str, strMap, type Obj } from './json.js';
 
-type Obj = Record<string, unknown>;
-
-function obj(v: unknown): Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {};
-}
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
-function strMap(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(obj(v))) if (typeof x === 'string') out[k] = x;
-  return out;
-}
 function timeMs(v: unknown): number {
   const t = typeof v === 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : NaN;
   return Number.isNaN(t) ? 0 : t;

@@ -14,6 +14,7 @@ import {
   ANNOTATION_VG_CAPACITY,
   DEFAULT_LOCAL_PROVISIONER,
   DEFAULT_LOCAL_STORAGE_CLASS,
+  DEFAULT_SCHEDULER_NAME,
   DEFAULT_VG_NAME,
   LABEL_LOCAL_STORAGE,
   LABEL_POD_GROUP_MIN_AVAILABLE,
@@ -57,19 +58,33 @@ export function makeCapacityReport(
   };
 }
 
+/** labels and annotations, the metadata every builder carries. */
+abstract class MetadataBuilder {
+  protected readonly labels: Record<string, string> = {};
+  protected readonly annotations: Record<string, string> = {};
+
+  label(key: string, value: string): this {
+    this.labels[key] = value;
+    return this;
+  }
+  annotate(key: string, value: string): this {
+    this.annotations[key] = value;
+    return this;
+  }
+}
+
 // --- nodes -----------------------------------------------------------------------------------------
 
-export class NodeBuilder {
+export class NodeBuilder extends MetadataBuilder {
   /** Capacity and allocatable alike: nothing is reserved for system daemons. */
   private readonly resources: Record<string, string> = { cpu: '8', memory: '32Gi', pods: '110' };
-  private readonly labels: Record<string, string>;
-  private readonly annotations: Record<string, string> = {};
   private readonly taints: V1Taint[] = [];
   private ready = true;
   private isUnschedulable = false;
 
   constructor(private readonly name: string) {
-    this.labels = { [LABEL_HOSTNAME]: name };
+    super();
+    this.labels[LABEL_HOSTNAME] = name;
   }
 
   cpu(q: string | number): this {
@@ -86,14 +101,6 @@ export class NodeBuilder {
   }
   resource(name: string, q: string): this {
     this.resources[name] = q;
-    return this;
-  }
-  label(key: string, value: string): this {
-    this.labels[key] = value;
-    return this;
-  }
-  annotate(key: string, value: string): this {
-    this.annotations[key] = value;
     return this;
   }
   /** The label that opts a node in to local storage (edge-gang.io/local-storage=true). */
@@ -153,23 +160,22 @@ export const makeNode = (name: string) => new NodeBuilder(name);
 
 // --- pods ------------------------------------------------------------------------------------------
 
-export class PodBuilder {
+export class PodBuilder extends MetadataBuilder {
   private namespace = 'default';
   private uidValue: string;
   private createdAt = BUILT_AT;
   private readonly requests: Record<string, string> = {};
   private readonly limits: Record<string, string> = {};
-  private readonly labels: Record<string, string> = {};
-  private readonly annotations: Record<string, string> = {};
   private readonly claims: string[] = [];
   private readonly tolerations: V1Toleration[] = [];
   private selector: Record<string, string> | undefined;
-  private schedulerName = 'default-scheduler';
+  private schedulerName = DEFAULT_SCHEDULER_NAME;
   private imageName = PAUSE_IMAGE;
   private nodeName: string | undefined;
   private priorityValue: number | undefined;
 
   constructor(private readonly name: string) {
+    super();
     this.uidValue = `uid-${name}`;
   }
 
@@ -216,14 +222,6 @@ export class PodBuilder {
   /** Mounts an existing PVC. */
   pvc(claimName: string): this {
     this.claims.push(claimName);
-    return this;
-  }
-  label(key: string, value: string): this {
-    this.labels[key] = value;
-    return this;
-  }
-  annotate(key: string, value: string): this {
-    this.annotations[key] = value;
     return this;
   }
   /** Adds to spec.nodeSelector: one key and value, or a map. */
@@ -293,17 +291,17 @@ export const makePod = (name: string) => new PodBuilder(name);
 
 // --- storage ---------------------------------------------------------------------------------------
 
-export class PvcBuilder {
+export class PvcBuilder extends MetadataBuilder {
   private namespace = 'default';
   private sc = DEFAULT_LOCAL_STORAGE_CLASS;
   private volume: string | undefined;
-  private readonly annotations: Record<string, string> = {};
-  private readonly labels: Record<string, string> = {};
 
   constructor(
     private readonly name: string,
     private size: string,
-  ) {}
+  ) {
+    super();
+  }
 
   ns(namespace: string): this {
     this.namespace = namespace;
@@ -324,14 +322,6 @@ export class PvcBuilder {
   /** spec.volumeName: the claim is bound (or pre-bound) to this PV. */
   volumeName(pv: string): this {
     this.volume = pv;
-    return this;
-  }
-  annotate(key: string, value: string): this {
-    this.annotations[key] = value;
-    return this;
-  }
-  label(key: string, value: string): this {
-    this.labels[key] = value;
     return this;
   }
 

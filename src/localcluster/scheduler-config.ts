@@ -2,6 +2,7 @@
 // KubeSchedulerConfiguration file so it talks to this loopback control plane.
 
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { DEFAULT_SCHEDULER_NAME } from '../wire/keys.js';
 
 export interface SchedulerOptions {
   /** A KubeSchedulerConfiguration YAML file. Only addresses are patched (see patchSchedulerConfig). */
@@ -46,7 +47,7 @@ export function patchSchedulerConfig(text: string, kubeconfigPath: string, opts:
     }
   }
   if (opts.volumeBindingTimeoutSeconds !== undefined) {
-    const profiles = (Array.isArray(cfg.profiles) && cfg.profiles.length > 0 ? cfg.profiles : [{ schedulerName: 'default-scheduler' }]) as YamlMap[];
+    const profiles = (Array.isArray(cfg.profiles) && cfg.profiles.length > 0 ? cfg.profiles : [{ schedulerName: DEFAULT_SCHEDULER_NAME }]) as YamlMap[];
     for (const p of profiles) {
       const pc = (Array.isArray(p.pluginConfig) ? p.pluginConfig : []) as YamlMap[];
       if (!pc.some((x) => x.name === 'VolumeBinding')) {

@@ -10,9 +10,10 @@ import { parse as parseYaml } from 'yaml';
 import { REPO_ROOT } from './paths.js';
 import { freePort } from './net.js';
 import { waitFor } from './objects.js';
+import { WEBHOOK_PATH } from '../extender/webhook/server.js';
+import { DEFAULT_SCHEDULER_NAME } from '../wire/keys.js';
 
 export const SHIPPED_WEBHOOK_CONFIG = join(REPO_ROOT, 'manifests/base/webhook/mutatingwebhookconfiguration.yaml');
-const WEBHOOK_PATH = '/mutate-pods';
 
 export interface LocalWebhook {
   port: number;
@@ -21,11 +22,11 @@ export interface LocalWebhook {
 }
 
 /** The shipped configuration with every webhook's clientConfig replaced by a loopback url. */
-export function localWebhookConfiguration(port: number, schedulerName = 'default-scheduler'): V1MutatingWebhookConfiguration {
+export function localWebhookConfiguration(port: number, schedulerName = DEFAULT_SCHEDULER_NAME): V1MutatingWebhookConfiguration {
   const cfg = parseYaml(readFileSync(SHIPPED_WEBHOOK_CONFIG, 'utf8')) as V1MutatingWebhookConfiguration;
   for (const w of cfg.webhooks ?? []) {
     w.clientConfig = { url: `https://127.0.0.1:${port}${WEBHOOK_PATH}` };
-    for (const m of w.matchConditions ?? []) m.expression = m.expression.replace("'default-scheduler'", `'${schedulerName}'`);
+    for (const m of w.matchConditions ?? []) m.expression = m.expression.replace(`'${DEFAULT_SCHEDULER_NAME}'`, `'${schedulerName}'`);
   }
   return cfg;
 }

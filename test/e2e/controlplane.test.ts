@@ -2,9 +2,10 @@
 // pods onto Node objects, the fake provisioner binds WaitForFirstConsumer claims, and stop() leaves
 // nothing running. No skips: without binaries, startControlPlane throws how to build them.
 
+import { SHIPPED_SCHEDULER_CONFIG } from '../../src/localcluster/paths.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ApiException, CoreV1Api, StorageV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOTATION_SELECTED_NODE, ANNOTATION_VG_CAPACITY, DEFAULT_VG_NAME } from '../../src/wire/keys.js';
@@ -20,7 +21,6 @@ kind: KubeSchedulerConfiguration
 profiles:
   - schedulerName: default-scheduler
 `;
-const SHIPPED_SCHEDULER_CONFIG = resolve(import.meta.dirname, '../../manifests/scheduler/kube-scheduler-config.yaml');
 
 describe('local control plane (etcd + kube-apiserver + kube-scheduler, no kubelet)', () => {
   let cp: ControlPlane | undefined;

@@ -34,6 +34,7 @@ import { GiB, makeCapacityReport, makeNode, makePod, makePvc } from '../../src/l
 import { createNodes, createPods, createPvc, waitFor } from '../../src/localcluster/objects.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../../src/localcluster/provisioner.js';
 import { registerLocalWebhook, waitForCaBundle } from '../../src/localcluster/webhook.js';
+import { SHIPPED_SCHEDULER_CONFIG } from '../../src/localcluster/paths.js';
 import {
   EXTENDER_CALLS,
   WEBHOOK_CERT_CALLS,
@@ -52,7 +53,6 @@ import {
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const KUSTOMIZE_SCRIPT = join(ROOT, 'test/controlplane/build-kustomize.sh');
-const SHIPPED_SCHEDULER_CONFIG = join(ROOT, 'manifests/scheduler/kube-scheduler-config.yaml');
 const TFJOB_CRD = join(ROOT, 'test/fixtures/kubeflow-tfjob-crd.yaml');
 const OVERLAYS = ['secondary-scheduler', 'default-scheduler'] as const;
 /** Files that are configuration for a program, not API objects: checked by starting that program (or test/manifests/policy.test.ts). */

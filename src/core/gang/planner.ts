@@ -32,6 +32,8 @@ import { compareRank, gangSpec, type GangSpec, type SpecResult } from './spec.js
 import { placeOne, planPlacement } from './placement.js';
 import type { BarrierAnswer, GangDescription, GangEvent, GangPhase, GangRecord, Plan } from './types.js';
 
+const NO_EVENTS: readonly GangEvent[] = Object.freeze([]);
+
 export type { BarrierAnswer, GangDescription, GangEvent, GangPhase } from './types.js';
 export { parseMinAvailable, type GangSpec } from './spec.js';
 
@@ -44,8 +46,9 @@ export class GangPlanner implements GangEngine {
   constructor(private readonly state: ClusterState) {}
 
   /** Events since the last call, oldest first. */
-  drainEvents(): GangEvent[] {
-    return this.events.splice(0, this.events.length);
+  drainEvents(): readonly GangEvent[] {
+    // Called after every filter: no new array when there is nothing to report (the usual case).
+    return this.events.length === 0 ? NO_EVENTS : this.events.splice(0, this.events.length);
   }
 
   private record(key: string): GangRecord {

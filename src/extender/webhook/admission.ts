@@ -4,6 +4,7 @@
 
 import { badRequest } from '../errors.js';
 import { mutatePod, podNamespace, type JsonPatchOp, type MarkLookup, type MarkWhy } from './mark.js';
+import { isObj, str, type Obj } from '../json.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export const ADMISSION_REVIEW_KIND = 'AdmissionReview';
@@ -15,14 +16,6 @@ export const AUDIT_ANNOTATION_KEY = 'mark';
 /** Audit annotation values are kept short: a reason, not a dump of the pod. */
 const AUDIT_VALUE_MAX = 512;
 
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
 function shown(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
   return s.length > 60 ? `${s.slice(0, 60)}…` : s;

@@ -13,21 +13,7 @@
 
 import { parseQuantity } from '../../core/quantity.js';
 import { DEFAULT_SCHEDULER_NAME, LABEL_POD_GROUP_NAME, RESOURCE_SCHEDULING_MARK } from '../../wire/keys.js';
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-function obj(v: unknown): Obj {
-  return isObj(v) ? v : {};
-}
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
+import { arr, isObj, obj, str, type Obj } from '../json.js';
 
 /** What the webhook asks of the extender's cache. undefined always means "not known (yet)". */
 export interface MarkLookup {

@@ -14,7 +14,7 @@ import { createWebhookMetrics } from './metrics.js';
 import { buildWebhookServer, rotateCertificate } from './server.js';
 import { closeWithin } from '../http/routes.js';
 import { startCertificateManager, type CertificateManager } from './tls/manager.js';
-import type { CertPair, CertStatus } from './tls/types.js';
+import type { CertStatus } from './tls/types.js';
 
 export interface RunningWebhook {
   /** https://host:port */
@@ -34,7 +34,6 @@ export interface WebhookDeps {
 export async function startWebhook(config: WebhookConfig, deps: WebhookDeps): Promise<RunningWebhook> {
   if (config.tls === 'self-managed' && !deps.kubeConfig) throw new Error('the webhook\'s self-managed TLS needs a cluster (not snapshot mode); use --webhook-tls files');
   let app: FastifyInstance | null = null;
-  let first: CertPair | null = null;
   const logger = deps.logger.child({ component: 'webhook' });
   const certs: CertificateManager = await startCertificateManager({
     mode: config.tls,
@@ -43,12 +42,12 @@ export async function startWebhook(config: WebhookConfig, deps: WebhookDeps): Pr
     extraDnsNames: config.extraDnsNames, extraIps: config.extraIps,
     ...(config.tls === 'files' ? { certFile: config.certFile, keyFile: config.keyFile } : {}),
     logger,
+    // The first pair arrives before the server exists; it is built with certs.current() below.
     onCertificate(pair) {
       if (app) rotateCertificate(app, pair);
-      else first = pair;
     },
   });
-  const pair = first ?? certs.current();
+  const pair = certs.current();
   app = buildWebhookServer({
     lookup: stateLookup(deps.state, { synced: () => deps.readiness().ready }),
     logger, metrics: createWebhookMetrics(deps.registry), https: pair,

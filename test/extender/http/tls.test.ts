@@ -1,7 +1,6 @@
 // TLS serving and client-certificate verification (the scheduler's tlsConfig certFile/keyFile),
 // on real HTTPS over loopback, with certificates made by openssl for the test.
 
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -11,29 +10,18 @@ import { pino } from 'pino';
 import { loadExtenderConfig } from '../../../src/config/extender.js';
 import { createExtenderApp, type ExtenderApp } from '../../../src/extender/assemble.js';
 import { makeNode, makePod } from '../../support/builders.js';
+import { issueCert, makeCa } from '../../support/openssl.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'extender-tls-'));
 const f = (n: string) => join(dir, n);
 
-function openssl(args: string[]): void {
-  try {
-    execFileSync('openssl', args, { stdio: 'pipe' });
-  } catch (err) {
-    throw new Error(`openssl failed (install the openssl package): ${(err as Error).message}`);
-  }
-}
-
 function makePki(): void {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test-ca', '-keyout', f('ca.key'), '-out', f('ca.crt')]);
-  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  for (const who of ['server', 'client', 'stranger']) {
-    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${who}`, '-keyout', f(`${who}.key`), '-out', f(`${who}.csr`)]);
-  }
-  openssl(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f('san.ext'), '-out', f('server.crt')]);
-  openssl(['x509', '-req', '-in', f('client.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-out', f('client.crt')]);
+  makeCa(dir, 'ca', 'test-ca');
+  issueCert(dir, 'server', { ca: 'ca', serving: true });
+  issueCert(dir, 'client', { ca: 'ca' });
   // A certificate from another CA, which must be refused.
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other-ca', '-keyout', f('other.key'), '-out', f('other.crt')]);
-  openssl(['x509', '-req', '-in', f('stranger.csr'), '-CA', f('other.crt'), '-CAkey', f('other.key'), '-CAcreateserial', '-days', '1', '-out', f('stranger.crt')]);
+  makeCa(dir, 'other', 'other-ca');
+  issueCert(dir, 'stranger', { ca: 'other' });
 }
 
 function call(port: number, client: 'client' | 'stranger' | null): Promise<{ status: number; body: string }> {

@@ -2,8 +2,7 @@
 // rotateCertificate the next handshake gets the new certificate, without a restart. Certificates are
 // made by openssl for the test (as test/extender/http/tls.test.ts does).
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,26 +12,15 @@ import type { FastifyInstance } from 'fastify';
 import { buildWebhookServer, rotateCertificate, WEBHOOK_PATH } from '../../../src/extender/webhook/server.js';
 import { makePod } from '../../support/builders.js';
 import { mapLookup, review } from './helpers.js';
+import { issueCert, makeCa } from '../../support/openssl.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'webhook-tls-'));
 const f = (n: string) => join(dir, n);
 
-function openssl(args: string[]): void {
-  try {
-    execFileSync('openssl', args, { stdio: 'pipe' });
-  } catch (err) {
-    throw new Error(`openssl failed (install the openssl package): ${(err as Error).message}`);
-  }
-}
-
 /** One CA, two serving certificates for 127.0.0.1 (the old and the new one). */
 function makePki(): void {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=webhook-test-ca', '-keyout', f('ca.key'), '-out', f('ca.crt')]);
-  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  for (const who of ['old', 'new']) {
-    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=webhook-${who}`, '-keyout', f(`${who}.key`), '-out', f(`${who}.csr`)]);
-    openssl(['x509', '-req', '-in', f(`${who}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f('san.ext'), '-out', f(`${who}.crt`)]);
-  }
+  makeCa(dir, 'ca', 'webhook-test-ca');
+  for (const who of ['old', 'new']) issueCert(dir, who, { ca: 'ca', cn: `webhook-${who}`, serving: true });
 }
 
 /** One POST on a fresh connection (no keep-alive: each call is a new handshake); the served certificate's CN and the body. */
