@@ -73,6 +73,7 @@ export const EXTENDER_FIELDS = {
   reservationTtlMs: { flag: 'reservation-ttl-ms', env: 'EXTENDER_RESERVATION_TTL_MS', def: '30000', help: 'life of a volume reservation made at filter' },
   schedulerNames: { flag: 'scheduler-names', env: 'EXTENDER_SCHEDULER_NAMES', def: DEFAULT_SCHEDULER_NAME, help: 'comma-separated schedulerName values served' },
   barrierTimeoutMs: { flag: 'barrier-timeout-ms', env: 'EXTENDER_BARRIER_TIMEOUT_MS', def: '20000', help: 'a gang bind barrier with no new member for this long fails' },
+  barrierMaxWaitMs: { flag: 'barrier-max-wait-ms', env: 'EXTENDER_BARRIER_MAX_WAIT_MS', def: '300000', help: 'longest a barrier waits while every missing member is still pending and not refused (then it fails anyway)' },
   maxBarrierTimeoutMs: { flag: 'max-barrier-timeout-ms', env: 'EXTENDER_MAX_BARRIER_TIMEOUT_MS', def: '300000', help: 'cap for the per-gang annotation' },
   bindHoldLimitMs: { flag: 'bind-hold-limit-ms', env: 'EXTENDER_BIND_HOLD_LIMIT_MS', def: '20000', help: 'longest a bind request is held at the gang barrier before it is answered' },
   bindLagGraceMs: { flag: 'bind-lag-grace-ms', env: 'EXTENDER_BIND_LAG_GRACE_MS', def: '1000', help: 'a bind our watch may be behind on is re-checked this long before it is refused' },
@@ -147,8 +148,11 @@ function readGang(int: IntGetter, bind: BindBudget, errors: string[]): GangConfi
   const barrierTimeoutMs = int('barrierTimeoutMs', 100, 600_000);
   const maxBarrierTimeoutMs = int('maxBarrierTimeoutMs', 100, 3_600_000);
   if (maxBarrierTimeoutMs < barrierTimeoutMs) errors.push('--max-barrier-timeout-ms must be at least --barrier-timeout-ms');
+  const barrierMaxWaitMs = int('barrierMaxWaitMs', 100, 24 * 3_600_000);
+  if (barrierMaxWaitMs < barrierTimeoutMs) errors.push('--barrier-max-wait-ms must be at least --barrier-timeout-ms');
   return {
     barrierTimeoutMs,
+    barrierMaxWaitMs,
     bindHoldLimitMs: bind.holdLimitMs,
     maxBarrierTimeoutMs,
     maxMinAvailable: int('maxMinAvailable', 1, 1_000_000),

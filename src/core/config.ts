@@ -36,6 +36,12 @@ export interface CoreConfig {
 export interface GangConfig {
   /** A barrier to which no new member has come for this long fails, and its plan is released. */
   barrierTimeoutMs: number;
+  /**
+   * The longest a barrier (or a plan with no member at bind yet) waits while every missing member
+   * still exists, is pending, ungated and was not refused since the plan; past barrierTimeoutMs it
+   * fails only if one of them is not coming.
+   */
+  barrierMaxWaitMs: number;
   /** A held bind request is answered after this long even while its barrier fills; below the scheduler's httpTimeout. */
   bindHoldLimitMs: number;
   /** Upper bound accepted for the per-gang barrier annotation. */

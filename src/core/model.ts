@@ -72,6 +72,10 @@ export interface PodModel {
   /** Succeeded or Failed: holds no resources. */
   terminal: boolean;
   deleting: boolean;
+  /** spec.schedulingGates is not empty: kube-scheduler does not try the pod until they are removed. */
+  gated?: boolean;
+  /** The message of the pod's PodScheduled=False condition (the scheduler's last refusal); '' or absent when none. */
+  unschedulableMessage?: string;
 }
 
 export interface PvcModel {

@@ -17,7 +17,8 @@ import { GangEventRecorder } from './kube/events.js';
 import { loadSnapshotFile, loadSnapshotObjects, snapshotBinder, snapshotClock } from './snapshot.js';
 import { BindBarrier } from './barrier.js';
 import { ExtenderService } from './service.js';
-import type { Binder, Clock, EventSink, Readiness } from './ports.js';
+import type { Binder, Clock, EventSink, Readiness, Requeuer } from './ports.js';
+import { PodRequeuer } from './kube/requeue.js';
 import type { RunningWebhook } from './webhook/run.js';
 import type { CertStatus } from './webhook/tls/types.js';
 
@@ -43,10 +44,11 @@ export interface ExtenderAppOptions {
   processMetrics?: boolean;
   /** Serve these Kubernetes objects, as snapshot mode serves a file's (tests, benches). */
   objects?: Record<string, unknown>[];
-  /** Replace the source's binder, clock or readiness (tests). */
+  /** Replace the source's binder, clock, readiness or requeuer (tests). */
   binder?: Binder;
   clock?: Clock;
   readiness?: () => Readiness;
+  requeuer?: Requeuer;
   /** Run the barrier sweep on a timer (default); tests may call service.tick themselves. */
   timers?: boolean;
 }
@@ -57,10 +59,12 @@ interface Source {
   readiness: () => Readiness;
   clock: Clock;
   events: EventSink;
+  requeuer: Requeuer;
   stop: () => void;
 }
 
 const NO_EVENTS: EventSink = { publish: () => undefined };
+const NO_REQUEUES: Requeuer = { requeue: () => undefined };
 /** How long open requests may finish on close before their connections are dropped. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -68,10 +72,11 @@ function snapshotSource(state: ClusterState, config: ExtenderConfig, logger: Log
   const load = objects ? loadSnapshotObjects(state, objects) : loadSnapshotFile(state, config.snapshot);
   const what = objects ? `${objects.length} objects in memory` : `snapshot ${config.snapshot}`;
   logger.info({ snapshot: what, ...load }, 'serving from snapshot');
-  return { kubeConfig: null, binder: snapshotBinder, readiness: () => ({ ready: true, reason: what }), clock: snapshotClock(state), events: NO_EVENTS, stop: () => undefined };
+  return { kubeConfig: null, binder: snapshotBinder, readiness: () => ({ ready: true, reason: what }), clock: snapshotClock(state), events: NO_EVENTS, requeuer: NO_REQUEUES, stop: () => undefined };
 }
 
-function liveSource(state: ClusterState, config: ExtenderConfig, logger: Logger, given?: KubeConfig): Source {
+function liveSource(state: ClusterState, config: ExtenderConfig, logger: Logger, metrics: ExtenderMetrics, given?: KubeConfig): Source {
+  const onRequeue = (result: 'patched' | 'failed' | 'shed'): void => { metrics.gangRequeues.inc({ result }); };
   let kc = given;
   if (!kc) {
     kc = new KubeConfig();
@@ -79,7 +84,7 @@ function liveSource(state: ClusterState, config: ExtenderConfig, logger: Logger,
     else kc.loadFromDefault();
   }
   const live = startLiveCluster(kc, state, logger, config.bind.bindingTimeoutMs);
-  return { kubeConfig: kc, binder: live.binder, readiness: live.readiness, clock: Date.now, events: new GangEventRecorder(kc, state, logger), stop: live.stop };
+  return { kubeConfig: kc, binder: live.binder, readiness: live.readiness, clock: Date.now, events: new GangEventRecorder(kc, state, logger), requeuer: new PodRequeuer(kc, logger, onRequeue), stop: live.stop };
 }
 
 function httpsOf(config: ExtenderConfig): { https?: { cert: Buffer; key: Buffer; ca?: Buffer } } {
@@ -94,19 +99,21 @@ function httpsOf(config: ExtenderConfig): { https?: { cert: Buffer; key: Buffer;
 
 export function createExtenderApp(config: ExtenderConfig, logger: Logger, opts: ExtenderAppOptions = {}): ExtenderApp {
   const state = new ClusterState(config.core);
-  const source = opts.objects || config.snapshot ? snapshotSource(state, config, logger, opts.objects) : liveSource(state, config, logger, opts.kubeConfig);
-  const clock = opts.clock ?? source.clock;
-  const readiness = opts.readiness ?? source.readiness;
   const planner = new GangPlanner(state);
   const metrics = createExtenderMetrics(() => state.sizes(), opts.processMetrics ?? false, () => planner.phaseCounts());
+  const source = opts.objects || config.snapshot ? snapshotSource(state, config, logger, opts.objects) : liveSource(state, config, logger, metrics, opts.kubeConfig);
+  const clock = opts.clock ?? source.clock;
+  const readiness = opts.readiness ?? source.readiness;
   let service: ExtenderService | null = null;
+  const requeuer = opts.requeuer ?? source.requeuer;
   const barrier = new BindBarrier(state, planner, {
     clock, sweepEveryMs: config.bind.sweepMs, timers: opts.timers ?? true,
     onEvents: (events) => service?.emit(events),
+    onRequeues: (pods) => requeuer.requeue(pods),
     onBarrierTimeout: () => metrics.gangBarrierTimeouts.inc(),
   });
   service = new ExtenderService({
-    state, planner, barrier, binder: opts.binder ?? source.binder, readiness, events: source.events, clock, metrics, logger,
+    state, planner, barrier, binder: opts.binder ?? source.binder, readiness, events: source.events, requeuer, clock, metrics, logger,
     bindLagGraceMs: config.bind.lagGraceMs,
   });
   const app = buildServer(service, { logger, metrics, bodyLimitBytes: config.bodyLimitBytes, keepAliveTimeoutMs: config.keepAliveTimeoutMs, ...httpsOf(config) });

@@ -3,7 +3,7 @@
 // this keeps the requests. Events go to whoever the service named (onEvents).
 
 import type { ExtenderBindingArgs } from '../wire/extender.js';
-import type { GangEvent, GangPlanner } from '../core/gang/planner.js';
+import type { GangEvent, GangPlanner, PodRef } from '../core/gang/planner.js';
 import type { ClusterState } from '../core/state.js';
 import { ExtenderError } from './errors.js';
 import type { Clock } from './ports.js';
@@ -26,6 +26,8 @@ export interface BindBarrierOptions {
   /** Real timers in the server; tests may drive `tick` themselves. */
   timers: boolean;
   onEvents: (events: readonly GangEvent[]) => void;
+  /** Members the planner asks kube-scheduler to try again (a plan made in the sweep). */
+  onRequeues: (pods: readonly PodRef[]) => void;
   /** Called once per barrier that times out. */
   onBarrierTimeout: () => void;
 }
@@ -50,6 +52,8 @@ export class BindBarrier {
   private flush(): void {
     const ev = this.planner.drainEvents();
     if (ev.length) this.opts.onEvents(ev);
+    const back = this.planner.drainRequeues();
+    if (back.length) this.opts.onRequeues(back);
   }
 
   /** Expires barriers and plans; fails the held binds of timed-out gangs. */

@@ -117,7 +117,18 @@ export function toPod(raw: unknown): PodModel | null {
     claimNames: podClaimNames(name, arr(spec.volumes)),
     terminal: phase === 'Succeeded' || phase === 'Failed',
     deleting: meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null,
+    gated: arr(spec.schedulingGates).length > 0,
+    unschedulableMessage: unschedulableMessage(status),
   };
+}
+
+/** The message of a PodScheduled=False condition (kube-scheduler's last refusal), or ''. */
+function unschedulableMessage(status: Record<string, unknown>): string {
+  for (const c of arr(status.conditions)) {
+    const x = obj(c);
+    if (x.type === 'PodScheduled' && x.status === 'False') return str(x.message) || str(x.reason) || 'unschedulable';
+  }
+  return '';
 }
 
 /** Capacity from our agent's report, else from Alibaba's csi-local-plugin annotation, else null. */

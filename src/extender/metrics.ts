@@ -15,6 +15,7 @@ export interface ExtenderMetrics {
   gangBarrierTimeouts: Counter<string>;
   gangPlanFailures: Counter<string>;
   gangReplans: Counter<string>;
+  gangRequeues: Counter<'result'>;
 }
 
 export function createExtenderMetrics(sizes: () => Record<string, number>, withDefaults = false, gangPhases: () => Record<string, number> = () => ({})): ExtenderMetrics {
@@ -49,6 +50,9 @@ export function createExtenderMetrics(sizes: () => Record<string, number>, withD
     }),
     gangBarrierTimeouts: new Counter({ name: 'extender_gang_barrier_timeouts_total', help: 'Bind barriers that did not fill in time (their binds failed, their plans were released).', registers: [registry] }),
     gangPlanFailures: new Counter({ name: 'extender_gang_plan_failures_total', help: 'Plan attempts that found no placement for a gang.', registers: [registry] }),
+    gangRequeues: new Counter({
+      name: 'extender_gang_requeues_total', help: 'Refused gang members a later plan includes, touched so kube-scheduler retries them (patched, failed, shed).', labelNames: ['result'], registers: [registry],
+    }),
     gangReplans: new Counter({ name: 'extender_gang_replans_total', help: 'Gang members re-planned because the scheduler did not offer their planned node (a pod outside the plan took it, or the caches differ).', registers: [registry] }),
   };
 }

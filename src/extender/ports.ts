@@ -1,7 +1,7 @@
 // What the extender service needs from the world, typed with the wire types. kube/ implements them for
 // a live cluster, snapshot.ts for a file; tests pass their own.
 
-import type { GangEvent } from '../core/gang/planner.js';
+import type { GangEvent, PodRef } from '../core/gang/planner.js';
 import type { ExtenderBindingArgs, KubeObject } from '../wire/extender.js';
 
 /** Milliseconds since the epoch; the core never reads a clock of its own. */
@@ -20,6 +20,11 @@ export interface Readiness {
 /** Where gang events go to be told to users (Kubernetes Events on the member pods). Never throws. */
 export interface EventSink {
   publish(events: readonly GangEvent[]): void;
+}
+
+/** Asks kube-scheduler to try these pods again (touches them). Never throws. */
+export interface Requeuer {
+  requeue(pods: readonly PodRef[]): void;
 }
 
 /** A filter or prioritize request, decoded: the pod and the nodes offered, in request order. */

@@ -10,13 +10,13 @@ import type { ClusterState } from '../core/state.js';
 import type { NodeModel, PodModel } from '../core/model.js';
 import { filterPod, prioritizePod, type FilterOutcome, type NodeLookup, type Score } from '../core/filter.js';
 import { checkBind, type BindCheck } from '../core/bind.js';
-import type { GangDescription, GangEvent, GangPlanner } from '../core/gang/planner.js';
+import type { GangDescription, GangEvent, GangPlanner, GangTimeline } from '../core/gang/planner.js';
 import type { ExtenderBindingArgs } from '../wire/extender.js';
 import { toNode, toPod } from './convert.js';
 import { ExtenderError } from './errors.js';
 import type { ExtenderMetrics } from './metrics.js';
 import type { BindBarrier } from './barrier.js';
-import type { Binder, Clock, EventSink, Readiness, VerbArgs } from './ports.js';
+import type { Binder, Clock, EventSink, Readiness, Requeuer, VerbArgs } from './ports.js';
 
 export interface ServiceDeps {
   state: ClusterState;
@@ -25,6 +25,7 @@ export interface ServiceDeps {
   binder: Binder;
   readiness: () => Readiness;
   events: EventSink;
+  requeuer: Requeuer;
   clock: Clock;
   metrics: ExtenderMetrics;
   logger: Logger;
@@ -36,6 +37,20 @@ export interface ServiceDeps {
 const LAG_RECHECK_MS = 100;
 
 export type BindResult = 'bound' | 'already-bound';
+
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * The answer as kube-scheduler needs it. When some node passed, the pod is schedulable and the
+ * scheduler never shows the other nodes' reasons (they only make up its FitError message when no
+ * node is left): listing them cost 324 KB per steered gang member at 5,000 nodes. So they are sent
+ * only when nothing passed. The counts stay in the metrics; `decide` and /debug keep every reason.
+ */
+function forTheScheduler(out: FilterOutcome): FilterOutcome {
+  if (out.passed.length === 0) return out;
+  if (Object.keys(out.failed).length === 0 && Object.keys(out.unresolvable).length === 0) return out;
+  return { kind: out.kind, passed: out.passed, failed: NONE as Record<string, string>, unresolvable: NONE as Record<string, string> };
+}
 
 export class ExtenderService {
   /**
@@ -85,13 +100,15 @@ export class ExtenderService {
     const out = filterPod(state, pod, args.names, this.deps.clock(), this.lookupFor(args), planner);
     if (planner.replans > replansBefore) metrics.gangReplans.inc(planner.replans - replansBefore);
     this.emit(planner.drainEvents());
+    const back = planner.drainRequeues();
+    if (back.length > 0) this.deps.requeuer.requeue(back);
     metrics.decisions.inc({ kind: out.kind });
     metrics.nodeVerdicts.inc({ result: 'passed' }, out.passed.length);
     const nf = Object.keys(out.failed).length;
     const nu = Object.keys(out.unresolvable).length;
     if (nf) metrics.nodeVerdicts.inc({ result: 'failed' }, nf);
     if (nu) metrics.nodeVerdicts.inc({ result: 'unresolvable' }, nu);
-    return out;
+    return forTheScheduler(out);
   }
 
   /** Integer scores 0..10 for the offered nodes. */
@@ -116,6 +133,7 @@ export class ExtenderService {
     }
     if (check.kind === 'refused') {
       metrics.binds.inc({ result: 'refused' });
+      this.deps.planner.failedBind(args.PodNamespace, args.PodName, check.reason, this.deps.clock());
       logger.warn({ pod: `${args.PodNamespace}/${args.PodName}`, node: args.Node, reason: check.reason }, 'bind refused');
       throw new ExtenderError('BIND_REFUSED', `bind refused: ${check.reason}`);
     }
@@ -123,6 +141,7 @@ export class ExtenderService {
       await this.deps.barrier.bind(args, (a) => this.bindAndAssume(a));
     } catch (err) {
       metrics.binds.inc({ result: err instanceof ExtenderError && err.code === 'GANG_BARRIER_TIMEOUT' ? 'held_timeout' : 'failed' });
+      this.deps.planner.failedBind(args.PodNamespace, args.PodName, (err as Error).message, this.deps.clock());
       throw err;
     }
     metrics.binds.inc({ result: 'bound' });
@@ -160,6 +179,11 @@ export class ExtenderService {
       logger.info({ gang: e.gang, event: e.kind, pods: e.podUids.length }, e.reason);
     }
     this.deps.events.publish(events);
+  }
+
+  /** Every gang's timeline (/debug/gangs/timeline). */
+  gangTimelines(): GangTimeline[] {
+    return this.deps.planner.timelines();
   }
 
   describeGangs(): GangDescription[] {

@@ -24,6 +24,8 @@ export interface StackOptions {
   extenderLogger?: Logger;
   /** Provisioner updates the capacity reports like the node agent re-reading LVM. Default true. */
   updateReports?: boolean;
+  /** The extender's own view of the API server (default: the control plane's admin kubeconfig); tests route it through a lagging proxy. */
+  extenderKubeConfig?: (cp: ControlPlane) => Promise<KubeConfig>;
   /** Progress lines ("etcd + kube-apiserver up in 12.3 s"). */
   progress?: (line: string) => void;
 }
@@ -84,7 +86,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const cfg = loadExtenderConfig(['--host', '127.0.0.1', '--port', '0', ...webhook.extenderArgs, ...(opts.extenderArgs ?? [])], {});
     if (cfg.kind !== 'ok') throw new Error(`extender configuration invalid: ${cfg.errors.join('; ')}`);
     const logger = opts.extenderLogger ?? pino({ level: opts.extenderLogLevel ?? 'warn', base: { component: 'extender' } });
-    ext = createExtenderApp(cfg.config, logger, { kubeConfig: cp.kubeConfig });
+    ext = createExtenderApp(cfg.config, logger, { kubeConfig: opts.extenderKubeConfig ? await opts.extenderKubeConfig(cp) : cp.kubeConfig });
     const extenderUrl = await ext.listen();
     const app = ext;
     await waitFor(() => app.readiness().ready, 60_000, `extender readiness (${app.readiness().reason})`, 100);

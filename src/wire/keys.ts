@@ -12,6 +12,12 @@ export const ANNOTATION_PREFIX = 'edge-gang.io/';
 export const ANNOTATION_BARRIER_TIMEOUT_SECONDS = `${ANNOTATION_PREFIX}barrier-timeout-seconds`;
 /** Pod annotation: a node label key; the whole gang must be placed within one value of it. */
 export const ANNOTATION_SAME_NODE_LABEL = `${ANNOTATION_PREFIX}same-node-label`;
+/**
+ * Pod annotation the extender sets (to the time, RFC 3339) on a gang member it refused when a plan made
+ * later includes it: the pod update is the cluster event that makes kube-scheduler retry the member
+ * (after its backoff) instead of leaving it in its unschedulable pool until something else changes.
+ */
+export const ANNOTATION_REQUEUED_AT = `${ANNOTATION_PREFIX}requeued-at`;
 /** Node annotation written by node-resource-manager: the capacity report (see capacity.ts). */
 export const ANNOTATION_VG_CAPACITY = `${ANNOTATION_PREFIX}vg-capacity`;
 

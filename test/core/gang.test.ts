@@ -15,6 +15,11 @@ function tfjob(job = 'tf-smoke-gpu', opts: { workers?: number; min?: number | st
   return pods.map((p) => (opts.ns ? p.ns(opts.ns).uid(`${opts.ns}-${p.obj.metadata.name}`) : p).build());
 }
 
+/** The pod as kube-scheduler leaves it after a failed attempt: PodScheduled=False with its message. */
+function refusedByScheduler(pod: any, message: string) {
+  return { ...pod, status: { ...pod.status, conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] } };
+}
+
 const names = (t: TestExtender) => [...t.state.nodes.keys()].sort();
 const filter = (t: TestExtender, pod: object, nodeNames = names(t)) => post(t, 'filter', { Pod: pod, Nodes: null, NodeNames: nodeNames });
 const bind = (t: TestExtender, pod: any, node: string) => post(t, 'bind', { PodName: pod.metadata.name, PodNamespace: pod.metadata.namespace, PodUID: pod.metadata.uid, Node: node });
@@ -76,7 +81,9 @@ describe('whole-gang plan', () => {
     const again = await filter(t, pods[1]!, offered);
     expect(again.json.NodeNames).toHaveLength(1);
     expect(again.json.NodeNames[0]).not.toBe(planned);
-    expect(Object.values(again.json.FailedNodes)[0]).toMatch(/member re-planned on/);
+    // The pod passes one node, so the scheduler never shows the others' reasons: none are sent.
+    expect(again.json.FailedNodes).toEqual({});
+    expect(again.json.FailedAndUnresolvableNodes).toEqual({});
   });
 
   it('plans within one node pool and says so when no single pool fits', async () => {
@@ -131,16 +138,27 @@ describe('bind barrier', () => {
     expect([...t.state.pods.values()].filter((p) => p.nodeName)).toHaveLength(5);
   });
 
-  it('fails every held bind when the barrier times out, and releases the plan', async () => {
+  it('waits past the barrier timeout while the missing members are pending, and fails once kube-scheduler refuses one', async () => {
     const pods = tfjob();
     const t = testExtender([...gpuNodes(4), ...pods]);
     const nodesOf = new Map<string, string>();
     for (const p of pods) nodesOf.set(p.metadata.name, (await filter(t, p)).json.NodeNames[0]);
-    const pending = pods.slice(0, 3).map((p) => bind(t, p, nodesOf.get(p.metadata.name)!));
+    let settled = 0;
+    const pending = pods.slice(0, 3).map((p) => bind(t, p, nodesOf.get(p.metadata.name)!).finally(() => settled++));
     await new Promise((r) => setTimeout(r, 20));
-    t.now.ms += 20_001;
+    // 15 s without a new member: worker-2 and worker-3 exist, are pending and nobody refused them, so they are only behind in the queue.
+    t.now.ms += 15_001;
     t.gang!.tick();
-    for (const r of await Promise.all(pending)) expect(r.json.Error).toBe('gang default/tf-smoke-gpu: only 3 of 5 members reached bind, none more in 20s; releasing the plan');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(0);
+    expect(t.state.sizes().holds).toBe(5);
+    // kube-scheduler refuses worker-3 (a filter our model does not have): the barrier stops waiting at its timeout.
+    t.state.setPod(toPod(refusedByScheduler(pods[4]!, '0/4 nodes are available: 4 node(s) didn\'t match pod affinity rules.'))!);
+    t.now.ms += 5_000;
+    t.gang!.tick();
+    for (const r of await Promise.all(pending)) {
+      expect(r.json.Error).toBe("gang default/tf-smoke-gpu: only 3 of 5 members reached bind, none more in 20s (kube-scheduler refused member tf-smoke-gpu-worker-3: 0/4 nodes are available: 4 node(s) didn't match pod affinity rules.); releasing the plan");
+    }
     expect(t.state.sizes().holds).toBe(0);
     expect([...t.state.pods.values()].filter((p) => p.nodeName)).toHaveLength(0);
     // A late member's bind after the release is refused too: no member binds without a plan.
@@ -178,12 +196,93 @@ describe('bind barrier', () => {
     const n0 = (await filter(t, ok[0]!)).json.NodeNames[0];
     const held = bind(t, ok[0]!, n0);
     await new Promise((r) => setTimeout(r, 10));
+    // a-1 gets a scheduling gate (an operator holds it back): it is not coming, so the 5 s apply.
+    t.state.setPod(toPod({ ...ok[1]!, spec: { ...ok[1]!.spec, schedulingGates: [{ name: 'example.com/hold' }] } })!);
     t.now.ms += 5_001;
     t.gang!.tick();
-    expect((await held).json.Error).toMatch(/none more in 5s/);
+    expect((await held).json.Error).toMatch(/none more in 5s \(member a-1 has scheduling gates\)/);
     const bad = [0, 1].map((i) => makePod(`b-${i}`).gpu(1).group('b', 2).annotate('edge-gang.io/barrier-timeout-seconds', '601').build());
     const t2 = testExtender([...gpuNodes(2), ...bad]);
     expect(Object.values((await filter(t2, bad[0]!)).json.FailedAndUnresolvableNodes)[0]).toMatch(/must be a number of seconds above 0 and at most 300/);
+  });
+});
+
+describe('a patient barrier', () => {
+  it('still gives up after --barrier-max-wait-ms (300 s) on members that never come', async () => {
+    const pods = tfjob();
+    const t = testExtender([...gpuNodes(4), ...pods]);
+    const nodesOf = new Map<string, string>();
+    for (const p of pods) nodesOf.set(p.metadata.name, (await filter(t, p)).json.NodeNames[0]);
+    const pending = pods.slice(0, 4).map((p) => bind(t, p, nodesOf.get(p.metadata.name)!));
+    await new Promise((r) => setTimeout(r, 20));
+    for (let s = 0; s < 29; s++) {
+      t.now.ms += 10_000;
+      t.gang!.tick();
+    }
+    expect(t.state.sizes().holds).toBe(5);
+    t.now.ms += 11_000;
+    t.gang!.tick();
+    // The held requests were answered at the hold limit (20 s), the members kept their places; now the plan goes.
+    for (const r of await Promise.all(pending)) expect(r.json.Error).toMatch(/after 20s; this member keeps its place/);
+    expect(t.state.sizes().holds).toBe(0);
+    expect(t.gang!.describe(t.now.ms).find((g) => g.gang === 'default/tf-smoke-gpu')!.lastReason).toMatch(/waited 301s, the longest a barrier waits for members still pending/);
+  });
+
+  it('fails at the barrier timeout when a planned member was deleted', async () => {
+    const pods = tfjob();
+    const t = testExtender([...gpuNodes(4), ...pods]);
+    const nodesOf = new Map<string, string>();
+    for (const p of pods) nodesOf.set(p.metadata.name, (await filter(t, p)).json.NodeNames[0]);
+    const pending = pods.slice(0, 4).map((p) => bind(t, p, nodesOf.get(p.metadata.name)!));
+    await new Promise((r) => setTimeout(r, 20));
+    t.state.setPod(toPod({ ...pods[4]!, metadata: { ...pods[4]!.metadata, deletionTimestamp: '2026-11-21T00:01:00Z' } })!);
+    t.now.ms += 20_001;
+    t.gang!.tick();
+    for (const r of await Promise.all(pending)) expect(r.json.Error).toMatch(/none more in 20s \(a planned member no longer exists\)/);
+  });
+
+  it('calls back a member it refused when a plan made later includes it (the stale-view race)', async () => {
+    // 2 of 4 GPUs free as our watch sees it; kube-scheduler already saw the deletion that frees the other two.
+    const pods = [0, 1, 2, 3].map((i) => makePod(`job-worker-${i}`).gpu(1).group('job', 4).build());
+    const blocker = makePod('old').gpu(2).on('gpu-0').build();
+    const t = testExtender([...gpuNodes(2), blocker, ...pods]);
+    for (const p of pods.slice(0, 2)) expect((await filter(t, p)).json.NodeNames).toEqual([]);
+    expect(t.requeued).toEqual([]);
+    // Our watch catches up: the pod is gone. The next member's filter plans the gang; the two refused members are called back.
+    t.state.deletePod(blocker.metadata.uid);
+    expect((await filter(t, pods[2]!)).json.NodeNames).toHaveLength(1);
+    expect(t.requeued.map((r) => r.name)).toEqual(['job-worker-0', 'job-worker-1']);
+    // Steered from then on, nobody is called back twice.
+    expect((await filter(t, pods[0]!)).json.NodeNames).toHaveLength(1);
+    expect((await filter(t, pods[3]!)).json.NodeNames).toHaveLength(1);
+    expect(t.requeued).toHaveLength(2);
+    const tl = t.gang!.planner.timelines().find((x) => x.gang === 'default/job')!;
+    expect(tl.requeued).toBe(2);
+    expect(tl.plans).toBe(1);
+  });
+});
+
+describe('refusals our lagging watch caused', () => {
+  it('re-plans in the sweep once our view frees room, and calls back every refused member without waiting for a filter', async () => {
+    const pods = [0, 1, 2, 3].map((i) => makePod(`job-worker-${i}`).gpu(1).group('job', 4).build());
+    const blocker = makePod('old').gpu(2).on('gpu-0').build();
+    const t = testExtender([...gpuNodes(2), blocker, ...pods]);
+    for (const p of pods) expect((await filter(t, p)).json.NodeNames).toEqual([]);
+    t.gang!.tick();
+    expect(t.requeued).toEqual([]);
+    t.state.deletePod(blocker.metadata.uid);
+    t.gang!.tick();
+    expect(t.requeued.map((r) => r.name).sort()).toEqual(['job-worker-0', 'job-worker-1', 'job-worker-2', 'job-worker-3']);
+    expect(t.gang!.describe(t.now.ms).find((g) => g.gang === 'default/job')!.phase).toBe('planned');
+    // Each comes back to its planned node.
+    for (const p of pods) expect((await filter(t, p)).json.NodeNames).toHaveLength(1);
+    // A refusal that old was not watch lag: no sweep re-plan for it.
+    const late = [0, 1].map((i) => makePod(`late-${i}`).gpu(4).group('late', 2).build());
+    for (const p of late) { t.state.setPod(toPod(p)!); await filter(t, p); }
+    t.now.ms += 31_000;
+    t.state.setNode(toNodeModel(makeNode('gpu-9').gpus(8).build()));
+    t.gang!.tick();
+    expect(t.requeued.filter((r) => r.name.startsWith('late-'))).toEqual([]);
   });
 });
 

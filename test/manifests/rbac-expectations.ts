@@ -35,6 +35,7 @@ export const EXTENDER_CALLS: readonly ApiCall[] = [
   { group: 'storage.k8s.io', resource: 'storageclasses', verb: 'watch', why: 'reflector storageclasses' },
   { group: '', resource: 'pods', subresource: 'binding', verb: 'create', namespace: 'default', name: 'p', why: 'binder: createNamespacedPodBinding' },
   { group: '', resource: 'pods', verb: 'get', namespace: 'default', name: 'p', why: 'binder: readNamespacedPod after a 409' },
+  { group: '', resource: 'pods', verb: 'patch', namespace: 'default', name: 'p', why: 'PodRequeuer: the requeued-at annotation on a refused gang member a later plan includes' },
   { group: '', resource: 'events', verb: 'create', namespace: 'default', why: 'GangEventRecorder: createNamespacedEvent' },
 ];
 

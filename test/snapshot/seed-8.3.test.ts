@@ -36,12 +36,15 @@ describe('seed 8.3 in snapshot mode (npm start -- --snapshot)', () => {
     return { status: res.status, json: await res.json() as any };
   };
 
-  it('passes the node with room, sends the node without the VG to unresolvable, fails the full node with both numbers', async () => {
+  it('passes the node with room; without it, sends the node without the VG to unresolvable and fails the full node with both numbers', async () => {
     const r = await call('filter', { Pod: seedPod(), Nodes: null, NodeNames: ['edge-1', 'edge-2', 'edge-3'] });
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({
+    // One node passes: kube-scheduler would never show the others' reasons, so none are sent.
+    expect(r.json).toEqual({ Nodes: null, NodeNames: ['edge-1'], FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: '' });
+    const rest = await call('filter', { Pod: seedPod(), Nodes: null, NodeNames: ['edge-2', 'edge-3'] });
+    expect(rest.json).toEqual({
       Nodes: null,
-      NodeNames: ['edge-1'],
+      NodeNames: [],
       FailedNodes: { 'edge-3': 'local-lvm: volumegroup1: requested 50Mi, free 20Mi' },
       FailedAndUnresolvableNodes: { 'edge-2': 'local-lvm: VolumeGroup volumegroup1 not found on node (has data)' },
       Error: '',

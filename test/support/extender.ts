@@ -8,7 +8,7 @@ import type { CoreConfig } from '../../src/core/config.js';
 import { deepFreeze, loadExtenderConfig } from '../../src/config/extender.js';
 import { createExtenderApp } from '../../src/extender/assemble.js';
 import type { Binder, Readiness } from '../../src/extender/ports.js';
-import type { GangDescription } from '../../src/core/gang/planner.js';
+import type { GangDescription, GangPlanner, PodRef } from '../../src/core/gang/planner.js';
 
 export interface TestExtender {
   app: FastifyInstance;
@@ -16,7 +16,9 @@ export interface TestExtender {
   now: { ms: number };
   ready: Readiness;
   /** The gang engine's hands: sweep, held binds, description. */
-  gang: { tick(): void; heldCount(): number; describe(nowMs: number): GangDescription[] };
+  /** Pods the extender asked kube-scheduler to try again, in order. */
+  requeued: PodRef[];
+  gang: { tick(): void; heldCount(): number; describe(nowMs: number): GangDescription[]; planner: GangPlanner };
 }
 
 export interface TestExtenderOptions {
@@ -34,15 +36,18 @@ export function testExtender(objects: Record<string, unknown>[], opts: TestExten
   const config = deepFreeze({ ...loaded.config, core: { ...loaded.config.core, ...opts.core } });
   const now = { ms: Date.parse(opts.nowIso ?? '2026-11-21T00:01:00Z') };
   const ready: Readiness = { ready: true, reason: 'test' };
+  const requeued: PodRef[] = [];
   const ext = createExtenderApp(config, pino({ level: 'silent' }), {
-    objects, clock: () => now.ms, readiness: () => ready, timers: false, ...(opts.binder ? { binder: opts.binder } : {}),
+    objects, clock: () => now.ms, readiness: () => ready, timers: false, requeuer: { requeue: (pods) => { requeued.push(...pods); } },
+    ...(opts.binder ? { binder: opts.binder } : {}),
   });
   const gang = {
     tick: () => ext.barrier.tick(),
     heldCount: () => ext.barrier.heldCount(),
     describe: (nowMs: number) => ext.planner.describe(nowMs),
+    planner: ext.planner,
   };
-  return { app: ext.app, state: ext.state, now, ready, gang };
+  return { app: ext.app, state: ext.state, now, ready, gang, requeued };
 }
 
 export async function post(t: TestExtender, verb: string, body: unknown): Promise<{ status: number; json: any }> {

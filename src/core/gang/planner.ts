@@ -8,11 +8,10 @@
 //     resources and volumes count against every other pod's filter. Each member is steered to
 //     its planned node. No plan, nothing held, and every member says why, with the gap in numbers.
 //  3. Bind barrier: binds are held until min-available members are bound or at the barrier, then
-//     all are bound together. A member keeps its place at the barrier once it has reached bind; its
-//     HTTP request is answered (with an error, so the scheduler retries it) before the scheduler's
-//     httpTimeout if the barrier is still filling. A barrier to which no new member has come for the
-//     barrier timeout fails every held bind (the
-//     scheduler forgets and retries them) and releases the plan.
+//     all are bound together. A member keeps its place once it reached bind; its request is answered
+//     (an error: the scheduler retries) before the scheduler's httpTimeout if the barrier still fills.
+//     A barrier with no new member for the barrier timeout fails, and releases the plan, only when a
+//     missing member is not coming (patience.ts); it waits at most barrierMaxWaitMs.
 //  4. Once min-available are bound the group is running: further members are ordinary pods.
 //
 // Plans are made one gang at a time (filter calls are sequential), so two gangs never sit half
@@ -30,20 +29,41 @@ import { placementVerdict } from '../fit.js';
 import { podVolumeNeeds, reserveUnselectedClaims } from '../lvm.js';
 import { compareRank, gangSpec, type GangSpec, type SpecResult } from './spec.js';
 import { placeOne, planPlacement } from './placement.js';
-import type { BarrierAnswer, GangDescription, GangEvent, GangPhase, GangRecord, Plan } from './types.js';
+import { newRecord, noteFailedBind, startTimeline, whyStopWaiting } from './patience.js';
+import { describeGangs } from './describe.js';
+import { type BarrierAnswer, type GangDescription, type GangEvent, type GangPhase, type GangRecord, type GangTimeline, type Plan, type PodRef } from './types.js';
 
 const NO_EVENTS: readonly GangEvent[] = Object.freeze([]);
+const MAX_PAST_TIMELINES = 1000;
+/** A refusal older than this was not caused by watch lag (which is sub-second): no re-plan from the sweep. */
+const RETRY_REFUSED_WITHIN_MS = 30_000;
+/** Plans tried per sweep for refused gangs (each is a placement search over the cluster). */
+const MAX_SWEEP_RETRIES = 2;
 
-export type { BarrierAnswer, GangDescription, GangEvent, GangPhase } from './types.js';
+export type { BarrierAnswer, GangDescription, GangEvent, GangPhase, GangTimeline, PodRef } from './types.js';
 export { parseMinAvailable, type GangSpec } from './spec.js';
 
 export class GangPlanner implements GangEngine {
   private readonly gangs = new Map<string, GangRecord>();
   private readonly events: GangEvent[] = [];
+  private requeues: PodRef[] = [];
+  private readonly pastTimelines: GangTimeline[] = []; // gangs whose members are gone
   /** Members the scheduler was not offered their planned node for (another pod took it, or its cache differs): re-planned. */
   replans = 0;
 
   constructor(private readonly state: ClusterState) {}
+
+  /**
+   * Members to ask kube-scheduler to try again (their pods touched): we refused them before, and a plan
+   * made since includes them. Nothing else would bring them back from its unschedulable pool when the
+   * cluster is quiet (the stale-view race: our watch saw a freed node after kube-scheduler did).
+   */
+  drainRequeues(): PodRef[] {
+    if (this.requeues.length === 0) return [];
+    const out = this.requeues;
+    this.requeues = [];
+    return out;
+  }
 
   /** Events since the last call, oldest first. */
   drainEvents(): readonly GangEvent[] {
@@ -54,10 +74,7 @@ export class GangPlanner implements GangEngine {
   private record(key: string): GangRecord {
     let r = this.gangs.get(key);
     if (!r) {
-      r = {
-        key, plan: null, barrier: new Map(), barrierProgressMs: 0, phase: 'waiting-for-members', lastReason: '', lastReasonMs: 0,
-        waitingSinceMs: null, quorumMs: null, failedAt: '', failedReason: '', runningSinceMs: null,
-      };
+      r = newRecord(key);
       this.gangs.set(key, r);
     }
     return r;
@@ -91,6 +108,12 @@ export class GangPlanner implements GangEngine {
     rec.lastReasonMs = nowMs;
   }
 
+  /** Refuses the member on every offered node, and remembers it so a later plan can call it back. */
+  private refuse(rec: GangRecord, pod: PodModel, nodeNames: string[], reason: string, unresolvable: boolean, nowMs: number): FilterOutcome {
+    rec.refusedAt.set(pod.uid, nowMs);
+    return this.refuseAll(nodeNames, reason, unresolvable);
+  }
+
   private refuseAll(nodeNames: string[], reason: string, unresolvable: boolean): FilterOutcome {
     const map: Record<string, string> = {};
     for (const n of nodeNames) map[n] = reason;
@@ -103,11 +126,12 @@ export class GangPlanner implements GangEngine {
     // The request's copy is what the scheduler decides for; the cache may not have the pod yet.
     if (!this.state.pods.has(pod.uid)) this.state.setPod(pod);
     const rec = this.record(key);
+    rec.timeline.firstFilterMs ??= nowMs;
     const members = this.members(key);
     const spec = this.spec(key, members);
     if (spec.kind === 'invalid') {
       this.note(rec, 'invalid', spec.reason, nowMs);
-      return this.refuseAll(nodeNames, spec.reason, true);
+      return this.refuse(rec, pod, nodeNames, spec.reason, true, nowMs);
     }
     const { minAvailable } = spec.spec;
     const bound = this.bound(members);
@@ -124,23 +148,23 @@ export class GangPlanner implements GangEngine {
       if (rec.lastReason !== reason) this.events.push({ kind: 'waiting', gang: key, podUids: members.map((m) => m.uid), reason });
       this.note(rec, 'waiting-for-members', reason, nowMs);
       this.dropPlan(rec, `gang ${key}: members went below min-available`, nowMs);
-      return this.refuseAll(nodeNames, reason, true);
+      return this.refuse(rec, pod, nodeNames, reason, true, nowMs);
     }
     rec.quorumMs ??= nowMs;
     if (!rec.plan || !rec.plan.assignments.has(pod.uid)) {
       if (rec.plan) {
         // A member beyond the plan (more replicas than min-available): it waits until the gang runs;
         // unresolvable, so the scheduler does not preempt for it meanwhile.
-        return this.refuseAll(nodeNames, `gang ${key}: waiting for the planned members to bind`, true);
+        return this.refuse(rec, pod, nodeNames, `gang ${key}: waiting for the planned members to bind`, true, nowMs);
       }
-      const planned = this.tryPlan(rec, spec.spec, members, bound, nowMs);
-      if (planned.kind === 'refused') return this.refuseAll(nodeNames, planned.reason, true);
+      const planned = this.tryPlan(rec, spec.spec, members, bound, nowMs, pod.uid);
+      if (planned.kind === 'refused') return this.refuse(rec, pod, nodeNames, planned.reason, true, nowMs);
     }
     return this.steer(rec, spec.spec, pod, nodeNames, nowMs);
   }
 
   /** Makes a plan for the gang or records why not. */
-  private tryPlan(rec: GangRecord, spec: GangSpec, members: PodModel[], bound: number, nowMs: number): { kind: 'planned' } | { kind: 'refused'; reason: string } {
+  private tryPlan(rec: GangRecord, spec: GangSpec, members: PodModel[], bound: number, nowMs: number, forUid: string): { kind: 'planned' } | { kind: 'refused'; reason: string } {
     const head = this.head(nowMs);
     if (head && head.rec.key !== rec.key) {
       const me = { spec, bound };
@@ -169,6 +193,8 @@ export class GangPlanner implements GangEngine {
     rec.waitingSinceMs = null;
     rec.failedReason = '';
     for (const [uid, node] of result.assignments) this.holdMember(uid, node, nowMs);
+    const back = startTimeline(rec, members, nowMs, forUid);
+    if (back.length > 0) this.requeues.push(...back);
     const reason = `gang ${rec.key}: planned ${result.assignments.size} members on ${new Set(result.assignments.values()).size} nodes${result.pool ? ` in ${spec.sameNodeLabel}=${result.pool}` : ''}`;
     this.events.push({ kind: 'planned', gang: rec.key, podUids: [...result.assignments.keys()], reason });
     this.note(rec, 'planned', reason, nowMs);
@@ -198,6 +224,23 @@ export class GangPlanner implements GangEngine {
       this.events.push({ kind: 'plan-released', gang: rec.key, podUids: uids, reason });
       this.note(rec, 'unschedulable', reason, nowMs);
     }
+  }
+
+  /**
+   * Our watch can be behind kube-scheduler's: a gang we refused for room that kube-scheduler had
+   * already seen freed. Once our view frees room, the plan is tried again here, and a plan calls
+   * back the members we refused (startTimeline): nothing else would bring them back from the
+   * scheduler's unschedulable pool on a quiet cluster. Only for recent refusals, once per change.
+   */
+  private retryRefused(rec: GangRecord, members: PodModel[], nowMs: number): boolean {
+    let recent = false;
+    for (const at of rec.refusedAt.values()) if (nowMs - at <= RETRY_REFUSED_WITHIN_MS) recent = true;
+    const bound = this.bound(members);
+    if (!recent || rec.failedAt === `${this.state.freedVersion}|${members.length}|${bound}`) return false;
+    const spec = this.spec(rec.key, members);
+    if (spec.kind !== 'ok' || members.length < spec.spec.minAvailable || bound >= spec.spec.minAvailable) return false;
+    this.tryPlan(rec, spec.spec, members, bound, nowMs, '');
+    return true;
   }
 
   /** The gang that blocks gangs ranked after it, if any. */
@@ -240,6 +283,7 @@ export class GangPlanner implements GangEngine {
     const plan = rec.plan as Plan;
     const node = plan.assignments.get(pod.uid) as string;
     if (nodeNames.includes(node)) {
+      rec.refusedAt.delete(pod.uid);
       const failed: Record<string, string> = {};
       for (const n of nodeNames) if (n !== node) failed[n] = `gang ${rec.key}: member planned on ${node}`;
       return { kind: 'gang', passed: [node], failed, unresolvable: {} };
@@ -253,6 +297,7 @@ export class GangPlanner implements GangEngine {
       .filter((n): n is NodeModel => n !== undefined && (!spec.sameNodeLabel || n.labels[spec.sameNodeLabel] === plan.pool) && placementVerdict(pod, n).kind === 'fits');
     const alt = placeOne(this.state, pod, candidates, new Map(), nowMs);
     if (alt.kind === 'placed') {
+      rec.refusedAt.delete(pod.uid);
       plan.assignments.set(pod.uid, alt.node);
       this.holdMember(pod.uid, alt.node, nowMs);
       const failed: Record<string, string> = {};
@@ -260,7 +305,7 @@ export class GangPlanner implements GangEngine {
       return { kind: 'gang', passed: [alt.node], failed, unresolvable: {} };
     }
     this.holdMember(pod.uid, node, nowMs);
-    return this.refuseAll(nodeNames, `gang ${rec.key}: planned node ${node} was not offered by the scheduler and no offered node fits (${alt.reason})`, false);
+    return this.refuse(rec, pod, nodeNames, `gang ${rec.key}: planned node ${node} was not offered by the scheduler and no offered node fits (${alt.reason})`, false, nowMs);
   }
 
   prioritize(pod: PodModel, nodeNames: readonly string[]): Score[] | null {
@@ -290,7 +335,11 @@ export class GangPlanner implements GangEngine {
       rec.plan.assignments.set(pod.uid, args.Node);
       this.holdMember(pod.uid, args.Node, nowMs);
     }
-    if (!rec.barrier.has(pod.uid)) rec.barrierProgressMs = nowMs;
+    if (!rec.barrier.has(pod.uid)) {
+      if (rec.barrier.size === 0) rec.barrierStartMs = nowMs;
+      rec.barrierProgressMs = nowMs;
+      rec.timeline.arrivalsMs.push(nowMs);
+    }
     rec.barrier.set(pod.uid, { node: args.Node, arrivedMs: nowMs, answered: false });
     rec.plan.lastProgressMs = nowMs;
     // Only members that still exist and are unbound count at the barrier.
@@ -302,6 +351,7 @@ export class GangPlanner implements GangEngine {
     if (ready >= spec.spec.minAvailable) {
       const released = [...rec.barrier.entries()].map(([uid, b]) => ({ uid, node: b.node }));
       rec.barrier.clear();
+      rec.timeline.releasedMs = nowMs;
       this.note(rec, 'binding', `gang ${key}: ${ready} of ${spec.spec.minAvailable} members at the barrier; binding`, nowMs);
       this.events.push({
         kind: 'bound', gang: key, podUids: released.map((r) => r.uid), reason: `gang ${key}: ${ready} of ${spec.spec.minAvailable} members bound together`,
@@ -321,18 +371,25 @@ export class GangPlanner implements GangEngine {
   sweep(nowMs: number): { failed: { gang: string; uids: string[]; reason: string }[]; answered: { gang: string; uids: string[]; reason: string }[] } {
     const failed: { gang: string; uids: string[]; reason: string }[] = [];
     const answered: { gang: string; uids: string[]; reason: string }[] = [];
+    let retries = 0;
     for (const rec of [...this.gangs.values()]) {
       const members = this.members(rec.key);
       if (members.length === 0) {
         this.dropPlan(rec, null, nowMs);
         this.gangs.delete(rec.key);
+        if (rec.timeline.firstFilterMs !== null) {
+          this.pastTimelines.push(rec.timeline);
+          if (this.pastTimelines.length > MAX_PAST_TIMELINES) this.pastTimelines.shift();
+        }
         continue;
       }
+      if (!rec.plan && rec.phase === 'unschedulable' && retries < MAX_SWEEP_RETRIES && this.retryRefused(rec, members, nowMs)) retries++;
       const spec0 = rec.barrier.size > 0 ? this.spec(rec.key, members) : null;
       const timeoutMs = spec0?.kind === 'ok' ? spec0.spec.barrierTimeoutMs : this.state.config.gang.barrierTimeoutMs;
-      if (rec.barrier.size > 0 && nowMs >= rec.barrierProgressMs + timeoutMs) {
+      const giveUp = rec.barrier.size > 0 && nowMs >= rec.barrierProgressMs + timeoutMs ? whyStopWaiting(this.state, rec, nowMs, rec.barrierStartMs) : null;
+      if (giveUp !== null) {
         const min = spec0?.kind === 'ok' ? spec0.spec.minAvailable : 0;
-        const reason = `gang ${rec.key}: only ${this.bound(members) + rec.barrier.size} of ${min} members reached bind, none more in ${Math.round(timeoutMs / 1000)}s; releasing the plan`;
+        const reason = `gang ${rec.key}: only ${this.bound(members) + rec.barrier.size} of ${min} members reached bind, none more in ${Math.round((nowMs - rec.barrierProgressMs) / 1000)}s (${giveUp}); releasing the plan`;
         const uids = [...rec.barrier.keys()];
         rec.barrier.clear();
         failed.push({ gang: rec.key, uids, reason });
@@ -350,7 +407,7 @@ export class GangPlanner implements GangEngine {
           reason: `gang ${rec.key}: ${this.bound(members) + rec.barrier.size} of ${min} members at the bind barrier after ${Math.round(this.state.config.gang.bindHoldLimitMs / 1000)}s; this member keeps its place and the scheduler will retry its bind`,
         });
       }
-      if (rec.plan && rec.barrier.size === 0 && nowMs - rec.plan.lastProgressMs > this.state.config.gang.planTtlMs) {
+      if (rec.plan && rec.barrier.size === 0 && nowMs - rec.plan.lastProgressMs > this.state.config.gang.planTtlMs && whyStopWaiting(this.state, rec, nowMs, rec.plan.createdMs) !== null) {
         this.dropPlan(rec, `gang ${rec.key}: plan released after ${Math.round(this.state.config.gang.planTtlMs / 1000)}s without progress`, nowMs);
       }
       if (rec.plan) {
@@ -367,28 +424,22 @@ export class GangPlanner implements GangEngine {
     return { failed, answered };
   }
 
+  /** Records a bind we failed or refused on the member's gang timeline. */
+  failedBind(namespace: string, name: string, reason: string, nowMs: number): void {
+    const pod = this.state.podByKey(namespace, name);
+    const key = pod ? groupKeyOf(pod) : null;
+    if (!key) return;
+    noteFailedBind(this.record(key).timeline, `${namespace}/${name}`, reason, nowMs);
+  }
+
+  /** Every gang's timeline, current gangs first, then gangs whose members are gone. */
+  timelines(): GangTimeline[] {
+    return [...[...this.gangs.values()].map((r) => r.timeline), ...this.pastTimelines];
+  }
+
   /** One line per gang for /debug/gangs and the status command. */
   describe(nowMs: number): GangDescription[] {
-    const out: GangDescription[] = [];
-    for (const key of new Set([...this.state.groups.keys(), ...this.gangs.keys()])) {
-      const rec = this.gangs.get(key);
-      const members = this.members(key);
-      const spec = this.spec(key, members);
-      const bound = this.bound(members);
-      const min = spec.kind === 'ok' ? spec.spec.minAvailable : null;
-      out.push({
-        gang: key,
-        phase: min !== null && bound >= min ? 'running' : rec?.phase ?? (min !== null && members.length < min ? 'waiting-for-members' : 'queued'),
-        minAvailable: min,
-        members: members.length,
-        planned: rec?.plan?.assignments.size ?? 0,
-        atBarrier: rec?.barrier.size ?? 0,
-        bound,
-        planAgeMs: rec?.plan ? nowMs - rec.plan.createdMs : null,
-        lastReason: spec.kind === 'invalid' ? spec.reason : rec?.lastReason ?? '',
-      });
-    }
-    return out.sort((a, b) => (a.gang < b.gang ? -1 : 1));
+    return describeGangs(this.state, this.gangs, (key) => this.members(key), nowMs);
   }
 
   phaseCounts(): Record<string, number> {

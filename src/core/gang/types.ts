@@ -31,8 +31,42 @@ export interface GangRecord {
   failedAt: string;
   failedReason: string;
   runningSinceMs: number | null;
+  /** Members our filter refused and not steered since (uid -> ms): asked to come back once a plan includes them. */
+  refusedAt: Map<string, number>;
+  /** Each planned member's PodScheduled message when the plan was made: a different one means kube-scheduler refused it since. */
+  planMessages: Map<string, string>;
+  /** When the current barrier's first member arrived: the patient wait (barrierMaxWaitMs) counts from here. */
+  barrierStartMs: number;
+  timeline: GangTimeline;
   /** Cached answer of fitsEmptyCluster for one node set. */
   emptyFit?: { nodes: readonly NodeModel[]; key: string; fits: boolean };
+}
+
+/** A gang's life in epoch ms, for /debug/gangs/timeline and the bench: where its wait went. */
+export interface GangTimeline {
+  gang: string;
+  /** The first filter of any member. */
+  firstFilterMs: number | null;
+  /** The current (or last) plan. */
+  planMs: number | null;
+  plans: number;
+  /** Bind arrivals at the barrier under the current plan, in order. */
+  arrivalsMs: number[];
+  /** The barrier released (every member bound together). */
+  releasedMs: number | null;
+  /** Binds we failed or refused, newest last (at most MAX_FAILED_BINDS). */
+  failedBinds: { pod: string; atMs: number; reason: string }[];
+  /** Members asked to come back (their pods touched) because a plan includes them after we refused them. */
+  requeued: number;
+}
+
+export const MAX_FAILED_BINDS = 20;
+
+/** A pod by name and uid, for the adapter that touches it. */
+export interface PodRef {
+  uid: string;
+  namespace: string;
+  name: string;
 }
 
 /** Something the adapter should tell the world about (Events, metrics). */

@@ -115,6 +115,8 @@ function registerOperations(app: FastifyInstance, service: ExtenderService, metr
     return metrics.registry.metrics();
   });
   app.get('/debug/gangs', async () => ({ gangs: service.describeGangs() }));
+  // Where each gang's wait went (epoch ms): first filter, plan, arrivals at the barrier, release, failed binds.
+  app.get('/debug/gangs/timeline', async () => ({ nowMs: Date.now(), gangs: service.gangTimelines() }));
   app.get('/debug/cache', async () => service.cacheSizes());
 }
 

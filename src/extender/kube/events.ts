@@ -1,5 +1,5 @@
-// Kubernetes Events on gang member pods: why a gang waits, why it cannot be placed, when it is
-// planned and bound. Deduplicated (same pod, reason and message within `dedupMs`) and bounded so a
+// Kubernetes Events on gang member pods: why a gang waits, why it cannot be placed (on every member),
+// when it is planned and bound (on its first member). Deduplicated (same pod, reason and message within `dedupMs`) and bounded so a
 // pending gang retried by the scheduler does not flood the API server.
 
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
@@ -20,10 +20,26 @@ export class GangEventRecorder implements EventSink {
     this.api = kc.makeApiClient(CoreV1Api);
   }
 
+  /**
+   * A gang's progress (planned, bound together) is told once, on its first member by name: kube-scheduler
+   * already records Scheduled on every pod, and one Event per member was two API writes per pod per
+   * gang. What makes a pod wait (too few members, no room, a failed barrier) goes on every member,
+   * where `kubectl describe pod` shows it.
+   */
+  private recipients(e: GangEvent): readonly string[] {
+    if (e.kind !== 'planned' && e.kind !== 'bound') return e.podUids;
+    let first: { uid: string; name: string } | null = null;
+    for (const uid of e.podUids) {
+      const name = this.state.pods.get(uid)?.name;
+      if (name !== undefined && (first === null || name < first.name)) first = { uid, name };
+    }
+    return first ? [first.uid] : [];
+  }
+
   publish(events: readonly GangEvent[]): void {
     for (const e of events) {
       const { reason, type } = GANG_EVENTS[e.kind];
-      for (const uid of e.podUids) {
+      for (const uid of this.recipients(e)) {
         const pod = this.state.pods.get(uid);
         if (!pod) continue;
         const k = `${uid}|${reason}|${e.reason}`;

@@ -16,7 +16,7 @@ const nodes = [
   makeNode('edge-2').localStorage().vg('volumegroup1', GiB, 30 * MiB).build(),
   makeNode('cloud-1').build(),
 ];
-const objects = [makeLocalStorageClass(), ...nodes, makePvc('data', '50Mi')];
+const objects = [makeLocalStorageClass(), ...nodes, makePvc('data', '50Mi'), makePvc('huge', '20Gi')];
 
 describe('filter', () => {
   it('answers NodeNames (and Nodes null) when the scheduler sends names', async () => {
@@ -33,16 +33,23 @@ describe('filter', () => {
     expect(r.json.NodeNames).toBeNull();
     expect(r.json.Nodes.items.map((n: any) => n.metadata.name)).toEqual(['edge-1']);
     expect(r.json.Nodes.items[0]).toEqual(nodes[0]);
-    expect(Object.keys(r.json.FailedNodes)).toEqual(['edge-2']);
-    expect(Object.keys(r.json.FailedAndUnresolvableNodes)).toEqual(['cloud-1']);
+    // A node passed: the others' reasons are not sent (kube-scheduler shows them only when none passes).
+    expect(r.json.FailedNodes).toEqual({});
+    expect(r.json.FailedAndUnresolvableNodes).toEqual({});
+    const big = await post(t, 'filter', nodesArgs(makePod('q').pvc('huge').build(), nodes));
+    expect(big.json.Nodes.items).toEqual([]);
+    expect(Object.keys(big.json.FailedAndUnresolvableNodes).sort()).toEqual(['cloud-1', 'edge-1', 'edge-2']);
   });
 
-  it('puts every input node in exactly one of NodeNames, FailedNodes, FailedAndUnresolvableNodes', async () => {
+  it('when no node passes, puts every input node in exactly one of FailedNodes, FailedAndUnresolvableNodes; when one does, sends no reasons', async () => {
     const t = testExtender(objects);
-    const r = await post(t, 'filter', namesArgs(makePod('p').pvc('data').build(), ['edge-1', 'edge-2', 'cloud-1']));
-    expect(r.json.NodeNames).toEqual(['edge-1']);
-    expect(r.json.FailedNodes['edge-2']).toBe('local-lvm: volumegroup1: requested 50Mi, free 30Mi');
-    expect(r.json.FailedAndUnresolvableNodes['cloud-1']).toMatch(/not a local-storage node/);
+    const none = await post(t, 'filter', namesArgs(makePod('q').pvc('data').build(), ['edge-2', 'cloud-1']));
+    expect(none.json.NodeNames).toEqual([]);
+    expect(none.json.FailedNodes).toEqual({ 'edge-2': 'local-lvm: volumegroup1: requested 50Mi, free 30Mi' });
+    expect(none.json.FailedAndUnresolvableNodes['cloud-1']).toMatch(/not a local-storage node/);
+    expect(Object.keys(none.json.FailedAndUnresolvableNodes)).toEqual(['cloud-1']);
+    const one = await post(t, 'filter', namesArgs(makePod('p').pvc('data').build(), ['edge-1', 'edge-2', 'cloud-1']));
+    expect(one.json).toEqual({ Nodes: null, NodeNames: ['edge-1'], FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: '' });
   });
 
   it('accepts lowercase keys as Go decoding does', async () => {
