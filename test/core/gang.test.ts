@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GiB, makeLocalStorageClass, makeNode, makePod, makePvc } from '../support/builders.js';
+import { GiB, makeLocalStorageClass, makeNode, makePod, makePv, makePvc } from '../support/builders.js';
 import { post, testExtender, type TestExtender } from '../support/extender.js';
 import { parseMinAvailable } from '../../src/core/gang/spec.js';
 import { toNode, toPod } from '../../src/extender/convert.js';
@@ -259,6 +259,47 @@ describe('a patient barrier', () => {
     const tl = t.gang!.planner.timelines().find((x) => x.gang === 'default/job')!;
     expect(tl.requeued).toBe(2);
     expect(tl.plans).toBe(1);
+  });
+});
+
+describe('members whose claims are already provisioned (VolumeBinding PreBind ran before a barrier failed)', () => {
+  it('plans them on their claims\' nodes first, and re-plans a steered member only onto its claim\'s node', async () => {
+    // m1 and m2 reached an earlier barrier: their claims were provisioned on s-1 (2 CPUs left for 3 needed there).
+    const m = [
+      makePod('m1').cpu('1').pvc('d1').group('db', 3).build(),
+      makePod('m2').cpu('2').pvc('d2').group('db', 3).build(),
+      makePod('m3').cpu('1').pvc('d3').group('db', 3).build(),
+    ];
+    const t = testExtender([
+      makeLocalStorageClass(),
+      makePvc('d1', '1Gi', { volumeName: 'pv-1' }), makePv('pv-1', '1Gi', 's-1', { claim: 'default/d1' }),
+      makePvc('d2', '2Gi', { selectedNode: 's-1' }),
+      makePvc('d3', '1Gi'),
+      makeNode('s-0').cpu('2').localStorage().vg('volumegroup1', GiB, GiB, '2026-11-21T00:00:30Z').build(),
+      makeNode('s-1').cpu('3').localStorage().vg('volumegroup1', 4 * GiB, 3 * GiB, '2026-11-21T00:00:30Z').build(),
+      ...m,
+    ]);
+    const at = new Map<string, string>();
+    for (const p of m) at.set(p.metadata.name, (await filter(t, p)).json.NodeNames[0]);
+    // The largest member first would put m2 on s-0's 2 CPUs; its claim is on s-1, so it goes there, and m3 to s-0.
+    expect(Object.fromEntries(at)).toEqual({ m1: 's-1', m2: 's-1', m3: 's-0' });
+    // Offered only s-0, m2 is not moved off its claim's node (kube-scheduler's VolumeBinding offers only s-1; a cache difference could do this).
+    const moved = await filter(t, m[1]!, ['s-0']);
+    expect(moved.json.NodeNames).toEqual([]);
+    expect(Object.values(moved.json.FailedNodes)[0]).toMatch(/its volumes are provisioned on s-1, which is not eligible/);
+  });
+
+  it('stops waiting for a member kube-scheduler refused before the plan and that never passed our filter since', async () => {
+    const pods = tfjob();
+    const late = refusedByScheduler(pods[4]!, "0/4 nodes are available: 4 node(s) didn't match pod affinity rules.");
+    const t = testExtender([...gpuNodes(4), ...pods.slice(0, 4), late]);
+    const nodesOf = new Map<string, string>();
+    for (const p of pods.slice(0, 4)) nodesOf.set(p.metadata.name, (await filter(t, p)).json.NodeNames[0]);
+    const pending = pods.slice(0, 4).map((p) => bind(t, p, nodesOf.get(p.metadata.name)!));
+    await new Promise((r) => setTimeout(r, 20));
+    t.now.ms += 20_001;
+    t.gang!.tick();
+    for (const r of await Promise.all(pending)) expect(r.json.Error).toMatch(/none more in 20s \(kube-scheduler refused member tf-smoke-gpu-worker-3: 0\/4 nodes are available/);
   });
 });
 

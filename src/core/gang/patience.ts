@@ -28,8 +28,11 @@ export function whyStopWaiting(state: ClusterState, rec: GangRecord, nowMs: numb
     if (p.gated) return `member ${p.name} has scheduling gates`;
     const refused = rec.refusedAt.get(uid);
     if (refused !== undefined && refused >= plan.createdMs) return `member ${p.name} was refused since the plan`;
+    // kube-scheduler's own plugins refused it (its message is not one of ours): since the plan, or
+    // before it and the member has not passed our filter since.
     const msg = p.unschedulableMessage ?? '';
-    if (msg !== '' && msg !== (rec.planMessages.get(uid) ?? '') && !msg.includes(`gang ${rec.key}:`)) {
+    const foreign = msg !== '' && !msg.includes(`gang ${rec.key}:`);
+    if (foreign && (msg !== (rec.planMessages.get(uid) ?? '') || !rec.steered.has(uid))) {
       return `kube-scheduler refused member ${p.name}: ${msg.length > 160 ? `${msg.slice(0, 157)}...` : msg}`;
     }
   }
@@ -46,6 +49,7 @@ export function startTimeline(rec: GangRecord, members: PodModel[], nowMs: numbe
   t.arrivalsMs = [];
   t.releasedMs = null;
   rec.planMessages = new Map();
+  rec.steered = new Set();
   for (const m of members) if (plan.assignments.has(m.uid)) rec.planMessages.set(m.uid, m.unschedulableMessage ?? '');
   for (const m of members) {
     if (!plan.assignments.has(m.uid) || !rec.refusedAt.has(m.uid)) continue;
@@ -61,7 +65,7 @@ export function newRecord(key: string): GangRecord {
   return {
     key, plan: null, barrier: new Map(), barrierProgressMs: 0, phase: 'waiting-for-members', lastReason: '', lastReasonMs: 0,
     waitingSinceMs: null, quorumMs: null, failedAt: '', failedReason: '', runningSinceMs: null,
-    refusedAt: new Map(), planMessages: new Map(), barrierStartMs: 0,
+    refusedAt: new Map(), planMessages: new Map(), steered: new Set(), barrierStartMs: 0,
     timeline: { gang: key, firstFilterMs: null, planMs: null, plans: 0, arrivalsMs: [], releasedMs: null, failedBinds: [], requeued: 0 },
   };
 }
@@ -69,4 +73,10 @@ export function newRecord(key: string): GangRecord {
 export function noteFailedBind(t: GangTimeline, pod: string, reason: string, nowMs: number): void {
   t.failedBinds.push({ pod, atMs: nowMs, reason });
   if (t.failedBinds.length > MAX_FAILED_BINDS) t.failedBinds.splice(0, t.failedBinds.length - MAX_FAILED_BINDS);
+}
+
+/** Our filter passed the member to its planned node: it is coming, and no longer one to call back. */
+export function markSteered(rec: GangRecord, uid: string): void {
+  rec.refusedAt.delete(uid);
+  rec.steered.add(uid);
 }

@@ -1,5 +1,6 @@
 // Where a gang's members go (pure): first-fit-decreasing over the members, the tightest node for each,
 // deterministic; when no placement exists, the gap in numbers ("needs 8 nvidia.com/gpu for 4 pods, 4 free").
+// A PodGroup's minResources is checked first (podgroup.ts).
 
 import type { NodeModel, PodModel, Resources } from '../model.js';
 import type { ClusterState } from '../state.js';
@@ -7,9 +8,37 @@ import { addResources, placementVerdict } from '../fit.js';
 import { podVolumeNeeds, reserveUnselectedClaims, vgVerdict, type PodVolumes } from '../lvm.js';
 import { formatResource } from '../quantity.js';
 import { sizeKey } from './spec.js';
+import { minResourcesGap } from './podgroup.js';
 
 
 export type PlaceOne = { kind: 'placed'; node: string } | { kind: 'none'; reason: string };
+
+/**
+ * The node the pod's claims already tie it to: a bound PV's node affinity, else a claim's selected
+ * node (kube-scheduler's VolumeBinding PreBind ran for a member that reached the bind barrier, and
+ * the extender cannot undo it). '' when no claim names a node; null when two claims name different nodes.
+ */
+export function pinnedNode(state: ClusterState, pod: PodModel): string | null {
+  let pin = '';
+  for (const c of pod.claimNames) {
+    const pvc = state.pvcs.get(`${pod.namespace}/${c}`);
+    if (!pvc) continue;
+    const node = (pvc.volumeName ? state.pvs.get(pvc.volumeName)?.nodeName : '') || pvc.selectedNode;
+    if (!node) continue;
+    if (pin && pin !== node) return null;
+    pin = node;
+  }
+  return pin;
+}
+
+/** The candidates left to a pod its claims pin: only its node, or none when its claims disagree. */
+export function honourPin(state: ClusterState, pod: PodModel, candidates: readonly NodeModel[]): { nodes: readonly NodeModel[]; reason: string } {
+  const pin = pinnedNode(state, pod);
+  if (pin === '') return { nodes: candidates, reason: '' };
+  if (pin === null) return { nodes: [], reason: 'its volumes are already provisioned on different nodes' };
+  const nodes = candidates.filter((n) => n.name === pin);
+  return { nodes, reason: nodes.length ? '' : `its volumes are provisioned on ${pin}, which is not eligible` };
+}
 
 /** Nodes passing the pod's selector, affinity, taints and cordon; members of one shape share the list. */
 function eligibleNodes(pod: PodModel, nodes: readonly NodeModel[], cache: Map<string, NodeModel[]>): NodeModel[] {
@@ -59,8 +88,13 @@ export function placeOne(state: ClusterState, pod: PodModel, nodes: readonly Nod
 
 export type PlanResult = { kind: 'planned'; assignments: Map<string, string>; pool: string } | { kind: 'failed'; reason: string };
 
-/** Places as many unbound members as fit, needing at least `needed`; all or nothing. */
+/**
+ * Places as many unbound members as fit, needing at least `needed`; all or nothing. A PodGroup's
+ * minResources the cluster cannot hold refuses the gang before any search (podgroup.ts).
+ */
 export function planPlacement(state: ClusterState, unbound: PodModel[], needed: number, sameNodeLabel: string, nowMs: number): PlanResult {
+  const short = minResourcesGap(state, unbound);
+  if (short !== null) return { kind: 'failed', reason: short };
   const all = state.sortedNodes();
   if (!sameNodeLabel) return planIn(state, unbound, needed, all, '', nowMs);
   const pools = new Map<string, NodeModel[]>();
@@ -81,7 +115,10 @@ export function planPlacement(state: ClusterState, unbound: PodModel[], needed: 
 }
 
 function planIn(state: ClusterState, unbound: PodModel[], needed: number, nodes: readonly NodeModel[], pool: string, nowMs: number): PlanResult {
+  // Members whose claims are already provisioned go first, onto their claims' nodes; then the largest.
+  const pinned = new Set(unbound.filter((p) => pinnedNode(state, p) !== '').map((p) => p.uid));
   const order = [...unbound].sort((a, b) => {
+    if (pinned.has(a.uid) !== pinned.has(b.uid)) return pinned.has(a.uid) ? -1 : 1;
     const ka = sizeKey(a.requests);
     const kb = sizeKey(b.requests);
     for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return (kb[i] as number) - (ka[i] as number);
@@ -96,8 +133,9 @@ function planIn(state: ClusterState, unbound: PodModel[], needed: number, nodes:
   try {
     for (const pod of order) {
       const vols = podVolumeNeeds(state, pod);
-      const candidates = eligibleNodes(pod, nodes, eligible);
-      const r = candidates.length ? placeOne(state, pod, candidates, planned, nowMs, vols) : { kind: 'none' as const, reason: 'no node matches its selector, affinity and tolerations' };
+      const pin = pinned.has(pod.uid) ? honourPin(state, pod, eligibleNodes(pod, nodes, eligible)) : { nodes: eligibleNodes(pod, nodes, eligible), reason: '' };
+      const candidates = pin.nodes;
+      const r = candidates.length ? placeOne(state, pod, candidates, planned, nowMs, vols) : { kind: 'none' as const, reason: pin.reason || 'no node matches its selector, affinity and tolerations' };
       if (r.kind === 'none') {
         unplaced.push({ pod, reason: r.reason });
         continue;

@@ -28,8 +28,8 @@ import { ClusterState, groupKeyOf } from '../state.js';
 import { placementVerdict } from '../fit.js';
 import { podVolumeNeeds, reserveUnselectedClaims } from '../lvm.js';
 import { compareRank, gangSpec, type GangSpec, type SpecResult } from './spec.js';
-import { placeOne, planPlacement } from './placement.js';
-import { newRecord, noteFailedBind, startTimeline, whyStopWaiting } from './patience.js';
+import { honourPin, placeOne, planPlacement } from './placement.js';
+import { markSteered, newRecord, noteFailedBind, startTimeline, whyStopWaiting } from './patience.js';
 import { describeGangs } from './describe.js';
 import { type BarrierAnswer, type GangDescription, type GangEvent, type GangPhase, type GangRecord, type GangTimeline, type Plan, type PodRef } from './types.js';
 
@@ -283,21 +283,21 @@ export class GangPlanner implements GangEngine {
     const plan = rec.plan as Plan;
     const node = plan.assignments.get(pod.uid) as string;
     if (nodeNames.includes(node)) {
-      rec.refusedAt.delete(pod.uid);
+      markSteered(rec, pod.uid);
       const failed: Record<string, string> = {};
       for (const n of nodeNames) if (n !== node) failed[n] = `gang ${rec.key}: member planned on ${node}`;
       return { kind: 'gang', passed: [node], failed, unresolvable: {} };
     }
-    // The scheduler filtered out the planned node (its cache saw something ours did not): re-plan
-    // this member among the nodes it did send, within the gang's pool.
+    // The scheduler filtered out the planned node (its cache saw something ours did not): re-plan this member among the offered nodes, in the pool.
     this.replans++;
     this.releaseMember(pod.uid);
-    const candidates = nodeNames
+    const offered = nodeNames
       .map((n) => this.state.nodes.get(n))
       .filter((n): n is NodeModel => n !== undefined && (!spec.sameNodeLabel || n.labels[spec.sameNodeLabel] === plan.pool) && placementVerdict(pod, n).kind === 'fits');
-    const alt = placeOne(this.state, pod, candidates, new Map(), nowMs);
+    const pin = honourPin(this.state, pod, offered); // its claims may already be provisioned on one node
+    const alt = pin.reason ? { kind: 'none' as const, reason: pin.reason } : placeOne(this.state, pod, pin.nodes, new Map(), nowMs);
     if (alt.kind === 'placed') {
-      rec.refusedAt.delete(pod.uid);
+      markSteered(rec, pod.uid);
       plan.assignments.set(pod.uid, alt.node);
       this.holdMember(pod.uid, alt.node, nowMs);
       const failed: Record<string, string> = {};

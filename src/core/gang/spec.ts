@@ -1,8 +1,10 @@
 // Gang spec rules: what a group's members must agree on (min-available, priority, the per-gang
 // annotations) and how groups rank against each other. Pure; the status command uses the same rules.
+// Every gang dialect (core/dialects.ts) ends here in the same GangSpec.
 
 import type { GangConfig } from '../config.js';
-import type { PodModel, Resources } from '../model.js';
+import type { PodGroupModel, PodModel, Resources } from '../model.js';
+import { memberView, type MinClaim } from '../dialects.js';
 import {
   ANNOTATION_BARRIER_TIMEOUT_SECONDS, ANNOTATION_SAME_NODE_LABEL, LABEL_POD_GROUP_MIN_AVAILABLE,
 } from '../../wire/keys.js';
@@ -17,8 +19,8 @@ export interface GangSpec {
   sameNodeLabel: string;
 }
 
-/** What the rules read of a member. */
-export type GangMemberFacts = Pick<PodModel, 'name' | 'labels' | 'annotations' | 'priority' | 'creationMs'>;
+/** What the rules read of a member: its labels and annotations, and the PodGroup it names if any (dialects.ts). */
+export type GangMemberFacts = Pick<PodModel, 'name' | 'labels' | 'annotations' | 'priority' | 'creationMs' | 'podGroup'>;
 
 export type SpecResult = { kind: 'ok'; spec: GangSpec } | { kind: 'invalid'; reason: string };
 
@@ -55,23 +57,57 @@ export function sizeKey(r: Resources): number[] {
   for (const [k, v] of Object.entries(r)) if (k.includes('/')) ext += v;
   return [ext, r.cpu ?? 0, r.memory ?? 0];
 }
-/** The group's parameters; invalid, with a reason naming the members, unless every member agrees on them. */
-export function gangSpec(key: string, members: readonly GangMemberFacts[], cfg: GangConfig): SpecResult {
-  const byMin = new Map<string, GangMemberFacts[]>();
+interface MinVotes {
+  pods: GangMemberFacts[];
+  sources: Set<MinClaim['source']>;
+}
+
+/**
+ * min-available as every member's dialect states it (its label, its PodGroup's minMember), and the
+ * PodGroup if one is named; invalid unless all agree and the value is allowed.
+ */
+function agreedMinAvailable(key: string, members: readonly GangMemberFacts[], cfg: GangConfig): { kind: 'ok'; value: number; podGroup: PodGroupModel | null } | { kind: 'invalid'; reason: string } {
+  const byMin = new Map<string, MinVotes>();
+  let podGroup: PodGroupModel | null = null;
   for (const m of members) {
-    const raw = m.labels[LABEL_POD_GROUP_MIN_AVAILABLE] ?? '(missing)';
-    const list = byMin.get(raw) ?? [];
-    list.push(m);
-    byMin.set(raw, list);
+    const view = memberView(m);
+    if (view.kind === 'invalid') return { kind: 'invalid', reason: `gang ${key}: ${view.reason}` };
+    podGroup ??= view.podGroup;
+    for (const c of view.claims) {
+      const votes = byMin.get(c.value) ?? { pods: [], sources: new Set() };
+      if (!votes.pods.includes(m)) votes.pods.push(m);
+      votes.sources.add(c.source);
+      byMin.set(c.value, votes);
+    }
   }
   if (byMin.size > 1) {
-    const parts = [...byMin.entries()].map(([v, ps]) => `"${v}" on ${names(ps)}`);
-    return { kind: 'invalid', reason: `gang ${key}: members disagree on ${LABEL_POD_GROUP_MIN_AVAILABLE}: ${parts.join('; ')}` };
+    const bySeedOnly = [...byMin.values()].every((v) => v.sources.size === 1 && v.sources.has('label'));
+    const what = bySeedOnly ? LABEL_POD_GROUP_MIN_AVAILABLE : `min-available (label ${LABEL_POD_GROUP_MIN_AVAILABLE}, PodGroup spec.minMember)`;
+    const parts = [...byMin.entries()].map(([v, votes]) => `"${v}" on ${names(votes.pods)}`);
+    return { kind: 'invalid', reason: `gang ${key}: members disagree on ${what}: ${parts.join('; ')}` };
   }
-  const first = members[0];
-  if (!first) return { kind: 'invalid', reason: `gang ${key}: no members` };
-  const min = parseMinAvailable(first.labels[LABEL_POD_GROUP_MIN_AVAILABLE], cfg.maxMinAvailable);
-  if (min.kind === 'invalid') return { kind: 'invalid', reason: `gang ${key}: ${min.reason}` };
+  const only = [...byMin.entries()][0];
+  if (!only) return { kind: 'invalid', reason: `gang ${key}: no members` };
+  const [raw, votes] = only;
+  if (votes.sources.has('label')) {
+    const min = parseMinAvailable(raw === '(missing)' ? undefined : raw, cfg.maxMinAvailable);
+    return min.kind === 'ok' ? { kind: 'ok', value: min.value, podGroup } : { kind: 'invalid', reason: `gang ${key}: ${min.reason}` };
+  }
+  const n = Number(raw);
+  if (n < 1) return { kind: 'invalid', reason: `gang ${key}: PodGroup spec.minMember must be at least 1, got ${n}` };
+  if (n > cfg.maxMinAvailable) return { kind: 'invalid', reason: `gang ${key}: PodGroup spec.minMember ${n} is above the limit of ${cfg.maxMinAvailable}` };
+  return { kind: 'ok', value: n, podGroup };
+}
+
+/**
+ * The group's parameters; invalid, with a reason naming the members, unless every member agrees on them.
+ * The barrier timeout is the default, else the PodGroup's scheduleTimeoutSeconds (capped at
+ * maxBarrierTimeoutMs), else the barrier annotation on a member (refused above the cap).
+ */
+export function gangSpec(key: string, members: readonly GangMemberFacts[], cfg: GangConfig): SpecResult {
+  const min = agreedMinAvailable(key, members, cfg);
+  if (min.kind === 'invalid') return min;
+  const first = members[0] as GangMemberFacts;
   const byPrio = new Map<number, GangMemberFacts[]>();
   for (const m of members) byPrio.set(m.priority, [...(byPrio.get(m.priority) ?? []), m]);
   if (byPrio.size > 1) {
@@ -79,6 +115,8 @@ export function gangSpec(key: string, members: readonly GangMemberFacts[], cfg: 
     return { kind: 'invalid', reason: `gang ${key}: members must share one priority (seed 002, 5.3.1), found ${parts.join('; ')}` };
   }
   let barrierTimeoutMs = cfg.barrierTimeoutMs;
+  const pgTimeout = min.podGroup?.scheduleTimeoutSeconds ?? null;
+  if (pgTimeout !== null && pgTimeout > 0) barrierTimeoutMs = Math.min(pgTimeout * 1000, cfg.maxBarrierTimeoutMs);
   let sameNodeLabel = '';
   for (const m of members) {
     const t = m.annotations[ANNOTATION_BARRIER_TIMEOUT_SECONDS];

@@ -35,6 +35,8 @@ export interface GangRecord {
   refusedAt: Map<string, number>;
   /** Each planned member's PodScheduled message when the plan was made: a different one means kube-scheduler refused it since. */
   planMessages: Map<string, string>;
+  /** Members our filter passed (steered) since the plan: a refusal message older than that is stale. */
+  steered: Set<string>;
   /** When the current barrier's first member arrived: the patient wait (barrierMaxWaitMs) counts from here. */
   barrierStartMs: number;
   timeline: GangTimeline;
