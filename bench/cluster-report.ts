@@ -7,7 +7,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Workload = 'W1' | 'W2' | 'W3' | 'W4' | 'W5';
-export type Side = 'ours' | 'vanilla' | 'coscheduling';
+/** bench/cluster-peers.ts SIDES says what each one runs. */
+export type Side = 'ours' | 'ours-1.37' | 'vanilla' | 'coscheduling' | 'gang-1.35' | 'gang-1.37';
 
 export interface ThroughputStats {
   /** scheduler_perf style: mean of the 1 s samples of the bound count, from the first bind to the last. */
@@ -27,6 +28,9 @@ export interface LatencyStats {
   attemptP50: number | null;
   attemptP99: number | null;
   attemptMean: number | null;
+  /** v1.37 in-tree gangs: scheduler_podgroup_scheduling_attempt_duration_seconds{result=scheduled} (one pod group cycle). */
+  podGroupAttemptP50?: number | null;
+  podGroupAttemptP99?: number | null;
 }
 
 export interface ProcStats {
@@ -68,10 +72,63 @@ export interface PartialStats {
   partlyBoundAtEnd: number;
 }
 
+/** `--load <cores>`: busy loops during the measurement, and the machine's load average around it. */
+export interface LoadRecord {
+  cores: number;
+  /** os.loadavg() (1, 5, 15 min) when the run began (before its control plane), at kube-scheduler start, at the end of the measurement. */
+  loadAvgAtStart: number[];
+  loadAvgAtSchedulerStart: number[];
+  loadAvgAtEnd: number[];
+  /** CPU seconds the busy loops got. */
+  busyCpuS: number;
+}
+
+/** Per gang from the pod watch, ms since kube-scheduler start. */
+export interface GangTimelineStats {
+  gangsStarted: number;
+  gangsComplete: number;
+  /** First member bound -> last member bound, complete gangs. */
+  spanP50Ms: number | null;
+  spanP99Ms: number | null;
+  spanMaxMs: number | null;
+  /** kube-scheduler start -> the gang's last member bound. */
+  allBoundP50Ms: number | null;
+  allBoundP99Ms: number | null;
+  /** [gang, first member bound, all bound] (ms since scheduler start; null: not yet). */
+  perGang: [string, number | null, number | null][];
+}
+
+/** Our extender's GET /debug/gangs/timeline at the end of the run, summarised (ms). */
+export interface ExtenderTimelineStats {
+  gangs: number;
+  planned: number;
+  plans: number;
+  released: number;
+  firstFilterToPlanP50Ms: number | null;
+  firstFilterToPlanP99Ms: number | null;
+  /** planMs -> the first bind arrival at the barrier. */
+  planToFirstArrivalP50Ms: number | null;
+  planToFirstArrivalP99Ms: number | null;
+  /** The first bind arrival -> release (every member bound together). */
+  barrierWaitP50Ms: number | null;
+  barrierWaitP99Ms: number | null;
+  /** Release -> the last member bound as the pod watch saw it. */
+  releaseToAllBoundP50Ms: number | null;
+  releaseToAllBoundP99Ms: number | null;
+  /** Binds failed or refused (the extender keeps the last 20 per gang). */
+  failedBinds: number;
+  gangsWithFailedBinds: number;
+  /** "N× reason", digits replaced by N, most frequent first. */
+  failedBindReasons: string[];
+  requeued: number;
+}
+
 export interface RunResult {
   workload: Workload;
   nodes: number;
   side: Side;
+  /** kube-apiserver and kube-scheduler version (absent in older results: v1.35.4). */
+  k8sVersion?: string;
   pods: number;
   gangs?: number;
   gangSize?: number;
@@ -87,6 +144,12 @@ export interface RunResult {
   scheduleAttempts: Record<string, number>;
   /** Permit waits that ended in rejection (timeout or sibling rejected), by result label. */
   permitWaits?: Record<string, number>;
+  /** v1.37 in-tree gangs: scheduler_podgroup_schedule_attempts_total by result. */
+  podGroupAttempts?: Record<string, number>;
+  load?: LoadRecord;
+  gangTimeline?: GangTimelineStats;
+  /** Ours only; null when the extender does not serve /debug/gangs/timeline (404). */
+  extenderTimeline?: ExtenderTimelineStats | null;
   cpuS: Record<string, number>;
   wallS: number;
   extender?: {
@@ -149,7 +212,10 @@ export interface Results {
   command: string;
   scale: 'full' | 'small';
   machine: { nproc: number; memGiB: number; cpuModel: string; node: string; loadAvgAtStart: number[] };
-  versions: { kubernetes: string; schedulerPlugins: string };
+  /** kubernetes: the base version (ours, vanilla, Coscheduling, gang-1.35); next: the newer one (gang-1.37, ours-1.37). */
+  versions: { kubernetes: string; schedulerPlugins: string; next?: string };
+  /** --load (absent in older results: 0). */
+  load?: { cores: number };
   sizes: Record<string, unknown>;
   peerBuild: { cached: boolean; seconds: number };
   durationS: number;
@@ -331,12 +397,14 @@ interface Metric {
   /** Show the ratio even when a side did not complete (its other numbers then cover only part of the pods). */
   ratioAlways?: boolean;
   noRatio?: boolean;
+  /** Which way is better, to pick the best peer (default: lower, as times, counts and CPU). */
+  better?: 'higher' | 'lower';
 }
 
 const COMMON: Metric[] = [
   { name: 'completed', get: (r) => (r.completed ? 1 : 0), fmt: (v) => (v === 1 ? 'yes' : 'NO'), noRatio: true },
-  { name: 'pods/s (avg of 1 s samples)', get: (r) => r.throughput.avg, fmt: (v) => f(v) },
-  { name: 'pods/s (pods / bind span)', get: (r) => r.throughput.overall, fmt: (v) => f(v) },
+  { name: 'pods/s (avg of 1 s samples)', get: (r) => r.throughput.avg, fmt: (v) => f(v), better: 'higher' },
+  { name: 'pods/s (pods / bind span)', get: (r) => r.throughput.overall, fmt: (v) => f(v), better: 'higher' },
   { name: 'time to all bound (s, from scheduler start)', get: (r) => r.allBoundS, fmt: (v) => f(v) },
   { name: 'SLI latency p50 (ms)', get: (r) => r.latency.sliP50, fmt: ms },
   { name: 'SLI latency p99 (ms)', get: (r) => r.latency.sliP99, fmt: ms },
@@ -354,11 +422,18 @@ const GANG: Metric[] = [
   { name: 'max partly bound gangs at once', get: (r) => r.partial?.maxAtOnce, fmt: (v) => f(v, 0) },
   { name: 'longest partly bound span (ms, 100 ms samples)', get: (r) => r.partial?.longestPartialMs, fmt: (v) => f(v, 0) },
   { name: 'gangs partly bound at the end', get: (r) => r.partial?.partlyBoundAtEnd, fmt: (v) => f(v, 0) },
-  { name: 'permit waits rejected (peer)', get: (r) => r.permitWaits?.Unschedulable ?? (r.side === 'coscheduling' ? 0 : null), fmt: (v) => f(v, 0) },
+  { name: 'permit waits rejected (peer)', get: (r) => r.permitWaits?.Unschedulable ?? (PERMIT_SIDES.has(r.side) ? 0 : null), fmt: (v) => f(v, 0) },
   { name: 'extender barrier timeouts', get: (r) => r.extender?.barrierTimeouts, fmt: (v) => f(v, 0) },
+  { name: 'pod group cycles: scheduled (in-tree 1.37)', get: (r) => r.podGroupAttempts?.scheduled, fmt: (v) => f(v, 0), noRatio: true },
+  { name: 'pod group cycles: unschedulable (in-tree 1.37)', get: (r) => r.podGroupAttempts?.unschedulable, fmt: (v) => f(v, 0), noRatio: true },
+  { name: 'pod group cycle p50 (ms, in-tree 1.37)', get: (r) => r.latency.podGroupAttemptP50, fmt: ms, noRatio: true },
+  { name: 'gang first → last member bound p50 (ms, watch)', get: (r) => r.gangTimeline?.spanP50Ms, fmt: (v) => f(v, 0) },
+  { name: 'gang first → last member bound p99 (ms, watch)', get: (r) => r.gangTimeline?.spanP99Ms, fmt: (v) => f(v, 0) },
+  { name: 'scheduler start → gang all bound p50 (s)', get: (r) => msToS(r.gangTimeline?.allBoundP50Ms), fmt: (v) => f(v) },
+  { name: 'scheduler start → gang all bound p99 (s)', get: (r) => msToS(r.gangTimeline?.allBoundP99Ms), fmt: (v) => f(v) },
 ];
 const W4: Metric[] = [
-  { name: 'gangs completed (of 20)', get: (r) => r.w4?.gangsCompleted, fmt: (v) => f(v, 0), ratioAlways: true },
+  { name: 'gangs completed (of 20)', get: (r) => r.w4?.gangsCompleted, fmt: (v) => f(v, 0), ratioAlways: true, better: 'higher' },
   { name: 'time until all gangs have run (s)', get: (r) => r.w4?.timeToAllRunS, fmt: (v) => f(v) },
 ];
 const W3: Metric[] = [
@@ -381,9 +456,9 @@ function w5Partial(r: RunResult | undefined): { atEnd: number | null; max: numbe
 
 const W5: Metric[] = [
   { name: 'completed (every pod bound)', get: (r) => (r.completed ? 1 : 0), fmt: (v) => (v === 1 ? 'yes' : 'NO'), noRatio: true },
-  { name: '**plain pods/s (scheduler start to last plain pod bound; target ours / vanilla ≥ 0.95)**', get: (r) => r.w5?.plainPodsPerS, fmt: (v) => f(v), ratioAlways: true },
-  { name: 'plain pods/s (avg of 1 s samples)', get: (r) => r.w5?.plainThroughput.avg, fmt: (v) => f(v), ratioAlways: true },
-  { name: 'plain pods/s (plain pods / bind span)', get: (r) => r.w5?.plainThroughput.overall, fmt: (v) => f(v), ratioAlways: true },
+  { name: '**plain pods/s (scheduler start to last plain pod bound; target ours / vanilla ≥ 0.95)**', get: (r) => r.w5?.plainPodsPerS, fmt: (v) => f(v), ratioAlways: true, better: 'higher' },
+  { name: 'plain pods/s (avg of 1 s samples)', get: (r) => r.w5?.plainThroughput.avg, fmt: (v) => f(v), ratioAlways: true, better: 'higher' },
+  { name: 'plain pods/s (plain pods / bind span)', get: (r) => r.w5?.plainThroughput.overall, fmt: (v) => f(v), ratioAlways: true, better: 'higher' },
   { name: 'plain pods bound', get: (r) => r.w5?.plainBound, fmt: (v) => f(v, 0), noRatio: true },
   { name: 'time to last plain pod bound (s)', get: (r) => r.w5?.plainAllBoundS, fmt: (v) => f(v), ratioAlways: true },
   { name: 'pods scheduled (plain + gang members + local-LVM)', get: (r) => r.pods, fmt: (v) => f(v, 0), noRatio: true },
@@ -409,11 +484,26 @@ const W5: Metric[] = [
   ...COMMON.filter((m) => !m.name.startsWith('completed') && !m.name.startsWith('pods/s') && !m.name.startsWith('time to all bound')),
 ];
 
+const PEER_NAMES: Partial<Record<Side, string>> = {
+  coscheduling: 'scheduler-plugins Coscheduling',
+  'gang-1.35': 'in-tree gang scheduling 1.35 (alpha)',
+  'gang-1.37': 'in-tree gang scheduling 1.37 (beta)',
+};
+
+/** W2/W4 name the peers that ran; the rest keep their fixed titles. */
+function title(w: Workload, runs: RunResult[]): string {
+  if (w !== 'W2' && w !== 'W4') return TITLES[w];
+  const peers = runs.map((r) => PEER_NAMES[r.side]).filter((x): x is string => x !== undefined);
+  return `${TITLES[w]}, ours vs ${peers.length > 0 ? peers.join(', ') : 'no peer'}${runs.some((r) => r.side === 'ours-1.37') ? ' (and ours on 1.37)' : ''}`;
+}
+
+const IN_TREE_METHOD = "In-tree gang scheduling (Kubernetes' own, no scheduler-plugins): **gang-1.35** = kube-apiserver and kube-scheduler v1.35.4 with `--feature-gates=GangScheduling=true,GenericWorkload=true` on both and `--runtime-config=scheduling.k8s.io/v1alpha1=true`, one `scheduling.k8s.io/v1alpha1` Workload per gang (`spec.podGroups: [{name: workers, policy: {gang: {minCount: <gang size>}}}]`) and `spec.workloadRef: {name, podGroup: workers}` on each pod; its GangScheduling plugin (in the default profile once the gate is on) gates a gang at PreEnqueue until minCount pods exist and holds members at Permit until minCount are assumed (a fixed 5 min timeout). **gang-1.37** = v1.37.2 with `--feature-gates=GenericWorkload=true` (1.37 has no GangScheduling gate; the plugin and the pod group scheduling cycle come with GenericWorkload) and `--runtime-config=scheduling.k8s.io/v1beta1=true`, a `scheduling.k8s.io/v1beta1` Workload (`spec.podGroupTemplates`) and PodGroup (`spec.workloadRef: {workloadName, templateName}`, `spec.schedulingPolicy.gang.minCount`) per gang and `spec.schedulingGroup.podGroupName` on each pod; kube-scheduler places a whole pod group in one cycle. Both use the vanilla default profile. Only the bench's own `bench/gang` label is on their pods (no pod-group labels or annotations). Like Coscheduling, their members waiting at Permit hold resources inside kube-scheduler without being bound. \"ours / best peer\" compares ours with the best value among the peers that completed (named in brackets). The gang timeline rows come from the pod watch (first and last member bound per gang); for ours the extender's GET /debug/gangs/timeline adds where a gang's time went before its binds (plan, barrier arrivals, release).";
+
 const TITLES: Record<Workload, string> = {
   W1: 'W1: plain pods, kube-scheduler + extender vs vanilla kube-scheduler',
-  W2: 'W2: gangs of 8 (1 GPU + 500m each), ours vs scheduler-plugins Coscheduling',
+  W2: 'W2: gangs of 8 (1 GPU + 500m each)',
   W3: 'W3: one csi-local-lvm PVC per pod (ours only)',
-  W4: 'W4: contention, 20 gangs each needing 60 % of the GPUs (ours vs Coscheduling)',
+  W4: 'W4: contention, 20 gangs each needing 60 % of the GPUs',
   W5: 'W5: mixed plain, gang and local-LVM pods, the same pods on both sides: ours vs vanilla kube-scheduler',
 };
 
@@ -470,20 +560,66 @@ function w5Summary(ours: RunResult | undefined, vanilla: RunResult | undefined):
   return L;
 }
 
-function table(ours: RunResult | undefined, peer: RunResult | undefined, metrics: Metric[], peerName: string | null): string {
-  const rows: string[] = [];
-  if (peerName) {
-    rows.push(`| metric | ours | ${peerName} | ours / ${peerName} |`, '|---|---:|---:|---:|');
-  } else {
-    rows.push('| metric | ours |', '|---|---:|');
+/** Column order of the sides; ours first, then the peers. */
+const SIDE_ORDER: Side[] = ['ours', 'ours-1.37', 'vanilla', 'coscheduling', 'gang-1.35', 'gang-1.37'];
+const OURS_SIDES: ReadonlySet<Side> = new Set<Side>(['ours', 'ours-1.37']);
+/** Sides whose gangs wait at Permit inside kube-scheduler. */
+const PERMIT_SIDES: ReadonlySet<Side> = new Set<Side>(['coscheduling', 'gang-1.35', 'gang-1.37']);
+const isOursSide = (r: RunResult): boolean => OURS_SIDES.has(r.side);
+const msToS = (x: number | null | undefined): number | null | undefined => (x === null || x === undefined ? x : x / 1000);
+
+interface RatioColumn {
+  name: string;
+  a: RunResult;
+  /** One run: a plain ratio; several: against the best of them. */
+  b: RunResult[];
+}
+
+function ratioColumns(sides: RunResult[]): RatioColumn[] {
+  const ours = sides.find((r) => r.side === 'ours') ?? sides.find(isOursSide);
+  const peers = sides.filter((r) => !isOursSide(r));
+  const cols: RatioColumn[] = [];
+  if (!ours) return cols;
+  for (const p of peers) cols.push({ name: `${ours.side} / ${p.side}`, a: ours, b: [p] });
+  if (peers.length >= 2) cols.push({ name: `${ours.side} / best peer`, a: ours, b: peers });
+  const o137 = sides.find((r) => r.side === 'ours-1.37');
+  const g137 = sides.find((r) => r.side === 'gang-1.37');
+  if (o137 && g137 && o137 !== ours) cols.push({ name: 'ours-1.37 / gang-1.37', a: o137, b: [g137] });
+  return cols;
+}
+
+const present = (v: number | null | undefined): v is number => v !== null && v !== undefined;
+
+function ratioCell(m: Metric, col: RatioColumn): string {
+  if (m.noRatio) return '';
+  const a = m.get(col.a);
+  if (col.b.length === 1) {
+    const peer = col.b[0] as RunResult;
+    const b = m.get(peer);
+    const comparable = !present(a) || !present(b) || m.ratioAlways || (col.a.completed && peer.completed);
+    return comparable ? ratio(a, b) : '– (incomplete)';
   }
+  if (!present(a)) return '–';
+  if (!m.ratioAlways && !col.a.completed) return '– (incomplete)';
+  const candidates = col.b.filter((p) => present(m.get(p)) && (m.ratioAlways || p.completed));
+  if (candidates.length === 0) return '–';
+  const higher = m.better === 'higher';
+  const best = candidates.reduce((x, y) => ((higher ? (m.get(y) as number) > (m.get(x) as number) : (m.get(y) as number) < (m.get(x) as number)) ? y : x));
+  const r = ratio(a, m.get(best));
+  return r === '–' ? r : `${r} (${best.side})`;
+}
+
+/** One column per side (ours first), then ours / each peer, ours / the best peer, and ours-1.37 / gang-1.37. */
+function table(runs: RunResult[], metrics: Metric[]): string {
+  const sides = [...runs].sort((a, b) => SIDE_ORDER.indexOf(a.side) - SIDE_ORDER.indexOf(b.side));
+  const cols = ratioColumns(sides);
+  const rows: string[] = [];
+  rows.push(`| metric | ${[...sides.map((r) => r.side), ...cols.map((c) => c.name)].join(' | ')} |`);
+  rows.push(`|---|${[...sides, ...cols].map(() => '---:').join('|')}|`);
   for (const m of metrics) {
-    const a = ours ? m.get(ours) : undefined;
-    const b = peer ? m.get(peer) : undefined;
-    if ((a === undefined || a === null) && (b === undefined || b === null)) continue;
-    const missing = a === undefined || a === null || b === undefined || b === null;
-    const comparable = missing || m.ratioAlways || (ours?.completed === true && peer?.completed === true);
-    rows.push(peerName ? `| ${m.name} | ${m.fmt(a)} | ${m.fmt(b)} | ${m.noRatio ? '' : comparable ? ratio(a, b) : '– (incomplete)'} |` : `| ${m.name} | ${m.fmt(a)} |`);
+    const values = sides.map((r) => m.get(r));
+    if (!values.some(present)) continue;
+    rows.push(`| ${m.name} | ${[...values.map((v) => m.fmt(v)), ...cols.map((c) => ratioCell(m, c))].join(' | ')} |`);
   }
   return rows.join('\n');
 }
@@ -491,7 +627,7 @@ function table(ours: RunResult | undefined, peer: RunResult | undefined, metrics
 function notes(r: RunResult | undefined): string[] {
   if (!r) return [];
   const out: string[] = [];
-  const who = r.side === 'ours' ? 'ours' : r.side;
+  const who = r.side;
   if (r.error) out.push(`- ${who}: **${r.error}**`);
   if (r.extender && (r.extender.logErrors > 0 || r.extender.logWarnings > 0)) {
     out.push(`- ${who}: extender logged ${r.extender.logErrors} errors, ${r.extender.logWarnings} warnings; e.g. ${r.extender.logSamples.slice(0, 3).map((s) => `\`${s.slice(0, 160)}\``).join('; ')}`);
@@ -502,7 +638,35 @@ function notes(r: RunResult | undefined): string[] {
   }
   if (r.w4) out.push(`- ${who}: gangs completed at ${r.w4.completionsS.map((x) => `${x.toFixed(1)}`).join(', ') || '(none)'} s`);
   if (r.extender && Object.keys(r.extender.binds).length > 0) out.push(`- ${who}: extender binds ${JSON.stringify(r.extender.binds)}; server time per verb ${Object.entries(r.extender.verbs).map(([v, x]) => `${v} ${x.count}× ${x.meanMs.toFixed(2)} ms`).join(', ')}`);
+  if (r.extenderTimeline === null) out.push(`- ${who}: extender timeline: not served by this extender (GET /debug/gangs/timeline answered 404)`);
+  else if (r.extenderTimeline) out.push(extenderTimelineLine(who, r.extenderTimeline));
+  if (r.permitWaits && Object.keys(r.permitWaits).length > 0) out.push(`- ${who}: Permit waits by result ${JSON.stringify(r.permitWaits)}${r.podGroupAttempts ? `; pod group cycles by result ${JSON.stringify(r.podGroupAttempts)}` : ''}`);
   return out;
+}
+
+const p50p99 = (a: number | null, b: number | null): string => `p50 ${a ?? '–'} / p99 ${b ?? '–'} ms`;
+
+/** Where our gangs' time went, from the extender's own timeline. */
+function extenderTimelineLine(who: string, t: ExtenderTimelineStats): string {
+  const failed = t.failedBinds === 0
+    ? 'no failed binds'
+    : `**${t.failedBinds} failed binds** in ${t.gangsWithFailedBinds} gangs (the extender keeps the last 20 per gang): ${t.failedBindReasons.map((x) => `\`${x.slice(0, 200)}\``).join('; ')}`;
+  return `- ${who}: where the gangs' time went (extender /debug/gangs/timeline: ${t.gangs} gangs, ${t.planned} planned in ${t.plans} plans, ${t.released} released${t.requeued ? `, ${t.requeued} members requeued` : ''}): first filter → plan ${p50p99(t.firstFilterToPlanP50Ms, t.firstFilterToPlanP99Ms)}; **plan → first bind arrival ${p50p99(t.planToFirstArrivalP50Ms, t.planToFirstArrivalP99Ms)}**; **barrier wait (first arrival → release) ${p50p99(t.barrierWaitP50Ms, t.barrierWaitP99Ms)}**; release → last member bound (watch) ${p50p99(t.releaseToAllBoundP50Ms, t.releaseToAllBoundP99Ms)}; ${failed}`;
+}
+
+/** One line per run: the --load busy loops and the machine's load average around the measurement. */
+function loadLines(res: Results): string[] {
+  const runs = res.runs.filter((r) => r.load);
+  if (runs.length === 0) return [];
+  const la = (x: number[]) => x.map((v) => v.toFixed(2)).join(' / ');
+  const L = ['## CPU load and load average per run', ''];
+  L.push(`\`--load ${res.load?.cores ?? 0}\`: that many \`node -e 'for(;;){}'\` busy loops (nice 0) run from just before kube-scheduler starts to the end of the measurement, the same on every side. Load average (1 / 5 / 15 min) at the run's start (before its control plane), at kube-scheduler start and at the end of the measurement.`, '');
+  for (const r of runs) {
+    const l = r.load as LoadRecord;
+    L.push(`- ${r.workload}, ${r.nodes} nodes, ${r.side} (Kubernetes ${r.k8sVersion ?? res.versions.kubernetes.replace(/^v/, '')}): ${l.cores === 1 ? '1 busy loop' : `${l.cores} busy loops`}${l.cores > 0 ? ` (${l.busyCpuS.toFixed(1)} CPU s in ${r.wallS.toFixed(1)} s)` : ''}; load average ${la(l.loadAvgAtStart)} at start, ${la(l.loadAvgAtSchedulerStart)} at scheduler start, ${la(l.loadAvgAtEnd)} at the end`);
+  }
+  L.push('');
+  return L;
 }
 
 export function renderMarkdown(res: Results, jsonPath: string): string {
@@ -512,36 +676,40 @@ export function renderMarkdown(res: Results, jsonPath: string): string {
   if (res.scale === 'small') L.push('> **Scale: small** (a quick functional check). These numbers are tiny and noisy and say nothing about performance.', '');
   L.push(`- Date: ${res.date}; total run time ${(res.durationS / 60).toFixed(1)} min`);
   L.push(`- Command: \`${res.command}\``);
-  L.push(`- Machine: ${res.machine.nproc} CPUs (${res.machine.cpuModel}), ${res.machine.memGiB.toFixed(1)} GiB memory, Node ${res.machine.node}; load average at start ${res.machine.loadAvgAtStart.map((x) => x.toFixed(2)).join(' / ')}`);
+  L.push(`- Machine: ${res.machine.nproc} CPUs (${res.machine.cpuModel}), ${res.machine.memGiB.toFixed(1)} GiB memory, Node ${res.machine.node}; load average at start ${res.machine.loadAvgAtStart.map((x) => x.toFixed(2)).join(' / ')}${res.load ? `; \`--load ${res.load.cores}\` (busy loops during each measurement; per run below)` : ''}`);
   L.push(`- Kubernetes ${res.versions.kubernetes} (etcd, kube-apiserver, kube-scheduler from test/controlplane/build.sh); peer: kube-scheduler ${res.versions.kubernetes} + sigs.k8s.io/scheduler-plugins ${res.versions.schedulerPlugins} Coscheduling (test/controlplane/build-coscheduling.sh${res.peerBuild.cached ? ', cached' : `, built in ${res.peerBuild.seconds.toFixed(0)} s`})`);
+  const inTree = res.runs.some((r) => r.side === 'gang-1.35' || r.side === 'gang-1.37' || r.side === 'ours-1.37');
+  if (inTree) L.push(`- Kubernetes' own gang scheduling: gang-1.35 = kube-apiserver + kube-scheduler ${res.versions.kubernetes} (alpha), gang-1.37 = ${res.versions.next ?? 'v1.37.2'} (beta), both from test/controlplane/build.sh with K8S_VERSION; ours-1.37 = ours against ${res.versions.next ?? 'v1.37.2'}`);
   L.push(`- Sizes: \`${JSON.stringify(res.sizes)}\``);
   L.push('');
   L.push('Method: a fresh etcd + kube-apiserver per run (one run per workload and side), N Ready Node objects (no kubelets; cpu 32, memory 128Gi, pods 110, 8 nvidia.com/gpu), every pod created **before** kube-scheduler starts, then the scheduler is started and the bound count is sampled (1 s for throughput, 100 ms for gang states) from a watch. Client QPS/burst 5000. Ours = the shipped manifests/scheduler/kube-scheduler-config.yaml (extender with filter and bind, nodeCacheCapable, the adaptive default percentageOfNodesToScore) and the extender as a child process (`node --import tsx src/cmd/extender.ts`, default flags; in W1 with `--cpu-prof`, 1 ms sampling, a few % overhead; `--profile false` turns it off). Vanilla = no extenders, default percentageOfNodesToScore. Coscheduling = queueSort/preFilter/postFilter/permit/reserve Coscheduling, PrioritySort off, permitWaitingTimeSeconds 10, PodGroups with minMember = gang size. Latencies come from kube-scheduler\'s own histograms (interpolated within buckets); because all pods are queued at scheduler start, the SLI latency mostly measures queueing and tracks the time to all bound, while the attempt duration (scheduler_scheduling_attempt_duration_seconds{result=scheduled}, recorded after the bind) spans one pod\'s scheduling and binding cycles: the extender\'s filter round trip and its bind, including the gang barrier wait; for Coscheduling the Permit wait. Ratios are ours / peer: above 1 is better for pods/s, below 1 is better for times; they are left out when a side did not complete (its numbers then cover only the pods it bound).', '');
   L.push('Partly bound gangs are observed through the API (a gang with some but not all members bound and not yet complete, sampled every 100 ms). Both gang mechanisms release a gang at once (our bind barrier, Coscheduling\'s Permit) and then write one Binding per pod, so a sample can catch a gang half-written for a few hundred ms; the longest span and the count at the end separate that from a gang that really holds part of the cluster. Coscheduling\'s members waiting at Permit hold resources inside the scheduler without being bound, so they never show here; "permit waits rejected" counts those that timed out or were rejected.', '');
+  if (inTree) L.push(IN_TREE_METHOD, '');
   const nodesList = [...new Set(res.runs.map((r) => r.nodes))].sort((a, b) => a - b);
   for (const n of nodesList) {
     L.push(`## ${n} nodes`, '');
     for (const w of ['W1', 'W2', 'W3', 'W4', 'W5'] as Workload[]) {
       const runs = res.runs.filter((r) => r.nodes === n && r.workload === w);
       if (runs.length === 0) continue;
+      runs.sort((a, b) => SIDE_ORDER.indexOf(a.side) - SIDE_ORDER.indexOf(b.side));
       const ours = runs.find((r) => r.side === 'ours');
-      const peer = runs.find((r) => r.side !== 'ours');
-      const sizeNote = ours ?? peer;
-      L.push(`### ${TITLES[w]}`, '');
-      if (w === 'W5') L.push(...w5Summary(ours, peer));
-      else if (sizeNote) L.push(`${sizeNote.pods} pods${sizeNote.gangs ? ` in ${sizeNote.gangs} gangs of ${sizeNote.gangSize}` : ''}.`, '');
+      const sizeNote = runs[0] as RunResult;
+      L.push(`### ${title(w, runs)}`, '');
+      if (w === 'W5') L.push(...w5Summary(ours, runs.find((r) => r.side === 'vanilla')));
+      else L.push(`${sizeNote.pods} pods${sizeNote.gangs ? ` in ${sizeNote.gangs} gangs of ${sizeNote.gangSize}` : ''}.`, '');
       const metrics = w === 'W1' ? COMMON : w === 'W3' ? [...COMMON, ...W3] : w === 'W4' ? [...W4, ...COMMON.filter((m) => !m.name.startsWith('pods/s (pods')), ...GANG] : w === 'W5' ? W5 : [...COMMON, ...GANG];
-      L.push(table(ours, peer, metrics, peer ? peer.side : null), '');
-      const ns = [...notes(ours), ...notes(peer)];
+      L.push(table(runs, metrics), '');
+      const ns = runs.flatMap((r) => notes(r));
       if (ns.length > 0) L.push(...ns, '');
     }
   }
+  L.push(...loadLines(res));
   // What limits us
   L.push('## What limits us', '');
-  const gangTrouble = res.runs.filter((r) => r.side === 'ours' && r.extender && (r.extender.barrierTimeouts > 0 || !r.completed));
+  const gangTrouble = res.runs.filter((r) => isOursSide(r) && r.extender && (r.extender.barrierTimeouts > 0 || !r.completed));
   for (const r of gangTrouble) {
     const x = r.extender as NonNullable<RunResult['extender']>;
-    L.push(`- ${r.workload}, ${r.nodes} nodes: ${r.completed ? 'completed' : `**did not complete** (${r.error ?? ''})`}; ${x.barrierTimeouts} bind barriers timed out, ${x.binds.held_timeout ?? 0} held binds failed against ${x.binds.bound ?? 0} bound; ${r.scheduleAttempts.unschedulable ?? 0} unschedulable and ${r.scheduleAttempts.error ?? 0} error attempts for ${r.pods} pods. kube-scheduler pops pods in its own queue order (no QueueSort from an extender), so a planned gang's members are spread through the pending queue; the barrier fails when no new member has reached it for the barrier timeout (20 s default), and each held bind is answered after 25 s while the member keeps its place.`);
+    L.push(`- ${r.workload}, ${r.nodes} nodes${r.side === 'ours' ? '' : ` (${r.side})`}: ${r.completed ? 'completed' : `**did not complete** (${r.error ?? ''})`}; ${x.barrierTimeouts} bind barriers timed out, ${x.binds.held_timeout ?? 0} held binds failed against ${x.binds.bound ?? 0} bound; ${r.scheduleAttempts.unschedulable ?? 0} unschedulable and ${r.scheduleAttempts.error ?? 0} error attempts for ${r.pods} pods. kube-scheduler pops pods in its own queue order (no QueueSort from an extender), so a planned gang's members are spread through the pending queue; the barrier fails when no new member has reached it for the barrier timeout (20 s default), and each held bind is answered after 25 s while the member keeps its place.`);
   }
   if (gangTrouble.length > 0) L.push('');
   const profiled = res.runs.filter((r) => r.profile);

@@ -1,9 +1,11 @@
 // npm run bench:cluster — the product on a real local control plane against its peers (issue 7).
 //
 //   W1  plain pods:        kube-scheduler + our extender   vs  vanilla kube-scheduler
-//   W2  gangs of 8:        ours                            vs  scheduler-plugins Coscheduling (PodGroup CRD)
+//   W2  gangs of 8:        ours                            vs  scheduler-plugins Coscheduling (PodGroup CRD) and
+//                          Kubernetes' own gang scheduling: gang-1.35 (v1.35.4 alpha, Workload v1alpha1) and gang-1.37
+//                          (v1.37.2 beta, Workload + PodGroup v1beta1); opt-in ours-1.37 = ours on v1.37.2 (bench/cluster-peers.ts)
 //   W3  one local-LVM PVC: ours only (pods/s, over-commit count, must be 0)
-//   W4  contention:        20 gangs each needing 60 % of the GPUs; partly bound gangs, time until all ran
+//   W4  contention:        20 gangs each needing 60 % of the GPUs; partly bound gangs, time until all ran (the W2 sides)
 //   W5  mixed:             plain pods, gangs of 8 and local-LVM pods interleaved; ours vs vanilla kube-scheduler
 //                          on the SAME pods (names, order, pod-group labels, GPU requests, PVCs, fake provisioner;
 //                          vanilla treats gang members as plain pods and knows no VGs): plain pods/s ours / vanilla
@@ -17,21 +19,22 @@
 // extender runs as a child process so its CPU seconds and peak RSS come from /proc, and during W1 it
 // runs with node --cpu-prof for the "what limits us" section.
 //
+// Every gang side also gets a per-gang timeline from the watch (first / last member bound), and the
+// ours sides the extender's GET /debug/gangs/timeline (bench/cluster-timeline.ts).
+//
 // Flags: --nodes 1000,5000  --workloads W1,W2,W3,W4,W5  --scale full|small  --profile true|false
 //        --run-timeout-s 900 (per run)  --w4-max-nodes 1000 (W4 is skipped above it: it needs
-//        ceil(0.6 N) x 20 pods)  --sides ours,vanilla,coscheduling  --size w2Gangs=200,w5Plain=4000,w5Gangs=50,w5Lvm=200,...  --out bench  --render <results.json> (only rewrite RESULTS.md)
+//        ceil(0.6 N) x 20 pods)  --sides ours,vanilla,coscheduling,gang-1.35,gang-1.37 (+ ours-1.37)
+//        --load 0 (busy-loop processes during each measurement, bench/cluster-load.ts)
+//        --size w2Gangs=200,w5Plain=4000,w5Gangs=50,w5Lvm=200,...  --out bench  --render <results.json> (only rewrite RESULTS.md)
 // Writes bench/results/cluster-<date>[-small].json and regenerates bench/RESULTS.md from it.
 
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, StorageV1Api, Watch,
-  type KubeConfig, type V1CustomResourceDefinition, type V1PersistentVolume, type V1Pod,
-} from '@kubernetes/client-node';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { CoreV1Api, StorageV1Api, Watch, type KubeConfig, type V1PersistentVolume, type V1Pod } from '@kubernetes/client-node';
+import { locateBinaries } from '../src/localcluster/binaries.js';
 import { startControlPlane, type ControlPlane } from '../src/localcluster/controlplane.js';
 import { freePort, httpGet } from '../src/localcluster/net.js';
 import { GiB, makeNode, makePod, makePvc, type PodBuilder } from '../src/localcluster/builders.js';
@@ -45,14 +48,14 @@ import {
   histogramMean, histogramQuantile, parseProm, renderMarkdown, summariseCpuProfile, sumBy,
   type PartialStats, type ProcStats, type Results, type RunResult, type Side, type ThroughputStats, type Workload,
 } from './cluster-report.js';
+import { installChildHooks, loadAvg, startLoad, trackChild, type CpuLoad } from './cluster-load.js';
+import {
+  ALL_SIDES, K8S_BASE, K8S_NEXT, SIDES, SP_VERSION, createInTreeGangs, createPodGroups, createPodsRaw, inTreePodSpecFields,
+  installPodGroupCrd, preparePeer, verifyInTreePod, writeConfigs, type Configs, type Peer, type SideSpec,
+} from './cluster-peers.js';
+import { fetchExtenderTimeline, summariseExtenderTimeline, watchTimeline } from './cluster-timeline.js';
+import { GANG_LABEL, NS, PG_LABEL, REPO, log, sleep } from './cluster-util.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PEER_BUILD = join(REPO, 'test/controlplane/build-coscheduling.sh');
-const K8S_VERSION = 'v1.35.4';
-const SP_VERSION = process.env.SCHEDULER_PLUGINS_VERSION ?? 'v0.35.4-devel';
-const NS = 'default';
-const GANG_LABEL = 'bench/gang';
-const PG_LABEL = 'scheduling.x-k8s.io/pod-group';
 const W4_HOLD_MS = 2000;
 const CLK_TCK = (() => {
   try {
@@ -61,8 +64,6 @@ const CLK_TCK = (() => {
     return 100;
   }
 })();
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const log = (msg: string) => process.stderr.write(`[bench:cluster ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 // ---------------------------------------------------------------------------------------------------
 // Arguments and sizes
@@ -75,6 +76,8 @@ interface Args {
   runTimeoutS: number;
   w4MaxNodes: number;
   sides: Side[];
+  /** --load 2: busy-loop processes during each measurement. */
+  load: number;
   /** --size w2Gangs=200,w1Pods=1000: overrides of the scale's sizes. */
   sizeOverrides: Record<string, number>;
   out: string;
@@ -90,7 +93,7 @@ function parseArgs(argv: string[]): Args {
     if (eq > 0) kv.set(a.slice(2, eq), a.slice(eq + 1));
     else kv.set(a.slice(2), argv[++i] ?? '');
   }
-  const known = new Set(['nodes', 'workloads', 'scale', 'profile', 'run-timeout-s', 'w4-max-nodes', 'sides', 'size', 'out', 'render']);
+  const known = new Set(['nodes', 'workloads', 'scale', 'profile', 'run-timeout-s', 'w4-max-nodes', 'sides', 'load', 'size', 'out', 'render']);
   for (const k of kv.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (known: ${[...known].join(', ')})`);
   const scale = (kv.get('scale') ?? 'full') as Args['scale'];
   if (scale !== 'full' && scale !== 'small') throw new Error('--scale must be full or small');
@@ -98,13 +101,17 @@ function parseArgs(argv: string[]): Args {
   if (nodes.some((n) => !Number.isInteger(n) || n < 10)) throw new Error('--nodes: a comma-separated list of integers >= 10');
   const workloads = (kv.get('workloads') ?? 'W1,W2,W3,W4,W5').split(',').map((x) => x.trim().toUpperCase()) as Workload[];
   if (workloads.some((w) => !['W1', 'W2', 'W3', 'W4', 'W5'].includes(w))) throw new Error('--workloads: a comma-separated subset of W1,W2,W3,W4,W5');
+  const sides = (kv.get('sides') ?? DEFAULT_SIDES.join(',')).split(',').map((x) => x.trim()) as Side[];
+  if (sides.some((x) => !ALL_SIDES.includes(x))) throw new Error(`--sides: a comma-separated subset of ${ALL_SIDES.join(',')}`);
+  const load = Number(kv.get('load') ?? 0);
+  if (!Number.isInteger(load) || load < 0 || load > 256) throw new Error('--load: an integer number of busy-loop processes (cores), 0..256');
   return {
     nodes, workloads, scale,
     profile: (kv.get('profile') ?? 'true') !== 'false',
     runTimeoutS: Number(kv.get('run-timeout-s') ?? (scale === 'small' ? 300 : 900)),
     // W4 needs ceil(0.6 N) pods of 8 GPUs per gang: 12,000 pods at 1,000 nodes, 60,000 at 5,000.
     w4MaxNodes: Number(kv.get('w4-max-nodes') ?? 1000),
-    sides: (kv.get('sides') ?? 'ours,vanilla,coscheduling').split(',').map((x) => x.trim()) as Side[],
+    sides, load,
     sizeOverrides: Object.fromEntries((kv.get('size') ?? '').split(',').filter((x) => x.includes('=')).map((x) => {
       const [k, v] = x.split('=') as [string, string];
       if (!Number.isFinite(Number(v))) throw new Error(`--size ${x}: not a number`);
@@ -114,6 +121,17 @@ function parseArgs(argv: string[]): Args {
     render: kv.get('render'),
   };
 }
+
+/** ours-1.37 is opt-in. */
+const DEFAULT_SIDES: Side[] = ['ours', 'vanilla', 'coscheduling', 'gang-1.35', 'gang-1.37'];
+/** The sides each workload compares, in this order. */
+const SIDES_OF: Record<Workload, Side[]> = {
+  W1: ['ours', 'vanilla'],
+  W2: ['ours', 'ours-1.37', 'coscheduling', 'gang-1.35', 'gang-1.37'],
+  W3: ['ours'],
+  W4: ['ours', 'ours-1.37', 'coscheduling', 'gang-1.35', 'gang-1.37'],
+  W5: ['ours', 'vanilla'],
+};
 
 function baseSizes(scale: Args['scale']) {
   return scale === 'small'
@@ -198,9 +216,10 @@ function childCpu(): Map<number, ProcSnap> {
   return out;
 }
 
-function cpuDelta(before: Map<number, ProcSnap>, after: Map<number, ProcSnap>, extenderPid: number | undefined): Record<string, number> {
+function cpuDelta(before: Map<number, ProcSnap>, after: Map<number, ProcSnap>, extenderPid: number | undefined, skip: readonly number[] = []): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [pid, a] of after) {
+    if (skip.includes(pid)) continue; // --load busy loops: reported apart (result.load)
     const b = before.get(pid);
     let name = pid === extenderPid ? 'extender' : a.comm;
     if (name === 'sh' || name === 'bash') continue;
@@ -223,17 +242,6 @@ interface ExtenderChild {
   stop(): Promise<void>;
 }
 
-const liveChildren = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of liveChildren) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-});
-
 async function startExtender(cp: ControlPlane, workDir: string, opts: { profile: boolean; tag: string; extraArgs?: string[] }): Promise<ExtenderChild> {
   const port = await freePort();
   const logPath = join(workDir, `extender-${opts.tag}.log`);
@@ -250,9 +258,8 @@ async function startExtender(cp: ControlPlane, workDir: string, opts: { profile:
   } finally {
     closeSync(fd);
   }
-  liveChildren.add(child);
+  trackChild(child);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  void exited.then(() => liveChildren.delete(child));
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`extender exited with ${child.exitCode}: ${readFileSync(logPath, 'utf8').slice(-2000)}`);
@@ -339,6 +346,8 @@ interface KindState {
 interface GangState {
   size: number;
   bound: number;
+  /** The first member bound (epoch ms); kept when W4 deletes the gang's pods. */
+  firstBoundMs: number | null;
   completedAtMs: number | null;
   partialSinceMs: number | null;
   everPartial: boolean;
@@ -365,7 +374,7 @@ class PodWatcher {
   constructor(private readonly kc: KubeConfig, private readonly core: CoreV1Api) {}
 
   defineGang(name: string, size: number): void {
-    this.gangs.set(name, { size, bound: 0, completedAtMs: null, partialSinceMs: null, everPartial: false });
+    this.gangs.set(name, { size, bound: 0, firstBoundMs: null, completedAtMs: null, partialSinceMs: null, everPartial: false });
   }
 
   async start(): Promise<void> {
@@ -413,6 +422,7 @@ class PodWatcher {
       k.lastBindMs = now;
       if (g) {
         g.bound++;
+        g.firstBoundMs ??= now;
         if (g.bound === g.size && g.completedAtMs === null) {
           g.completedAtMs = now;
           this.completedGangs++;
@@ -430,88 +440,13 @@ class PodWatcher {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Peer (Coscheduling)
-
-interface Peer {
-  binary: string;
-  crd: V1CustomResourceDefinition;
-  cached: boolean;
-  buildS: number;
-}
-
-function runScript(args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    execFile('bash', args, { cwd: REPO, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) rej(new Error(`${args.join(' ')} failed: ${err.message}\n${String(stderr).slice(-3000)}`));
-      else res({ stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-
-async function preparePeer(): Promise<Peer> {
-  const t = Date.now();
-  log(`building/locating the Coscheduling kube-scheduler (scheduler-plugins ${SP_VERSION}); a cold build takes minutes`);
-  const b = await runScript([PEER_BUILD], 90 * 60_000);
-  const binary = b.stdout.trim().split('\n').pop() as string;
-  const crdPath = (await runScript([PEER_BUILD, '--crd'], 10 * 60_000)).stdout.trim().split('\n').pop() as string;
-  const crd = parseYaml(readFileSync(crdPath, 'utf8')) as V1CustomResourceDefinition;
-  return { binary, crd, cached: !b.stderr.includes('built in'), buildS: (Date.now() - t) / 1000 };
-}
-
-async function installPodGroupCrd(cp: ControlPlane, crd: V1CustomResourceDefinition): Promise<void> {
-  const ext = cp.kubeConfig.makeApiClient(ApiextensionsV1Api);
-  const body = { ...crd, metadata: { name: crd.metadata?.name, annotations: crd.metadata?.annotations } };
-  await ext.createCustomResourceDefinition({ body });
-  await waitFor(async () => {
-    const c = await ext.readCustomResourceDefinition({ name: crd.metadata?.name as string });
-    return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
-  }, 60_000, 'PodGroup CRD established');
-  // Discovery of the new group takes a moment; a create proves it.
-  const co = cp.kubeConfig.makeApiClient(CustomObjectsApi);
-  await waitFor(async () => {
-    await co.listNamespacedCustomObject({ group: 'scheduling.x-k8s.io', version: 'v1alpha1', namespace: NS, plural: 'podgroups' });
-    return true;
-  }, 60_000, 'podgroups served');
-}
-
-async function createPodGroups(cp: ControlPlane, names: string[], minMember: number): Promise<void> {
-  const co = cp.kubeConfig.makeApiClient(CustomObjectsApi);
-  await inBatches(names, 50, (name) =>
-    co.createNamespacedCustomObject({
-      group: 'scheduling.x-k8s.io', version: 'v1alpha1', namespace: NS, plural: 'podgroups',
-      body: { apiVersion: 'scheduling.x-k8s.io/v1alpha1', kind: 'PodGroup', metadata: { name, namespace: NS }, spec: { minMember, scheduleTimeoutSeconds: 10 } },
-    }),
-  );
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Scheduler configurations
-
-function writeConfigs(dir: string): { vanilla: string; coscheduling: string } {
-  const vanilla = join(dir, 'vanilla.yaml');
-  writeFileSync(vanilla, stringifyYaml({ apiVersion: 'kubescheduler.config.k8s.io/v1', kind: 'KubeSchedulerConfiguration', profiles: [{ schedulerName: 'default-scheduler' }] }));
-  const coscheduling = join(dir, 'coscheduling.yaml');
-  const on = { enabled: [{ name: 'Coscheduling' }] };
-  writeFileSync(coscheduling, stringifyYaml({
-    apiVersion: 'kubescheduler.config.k8s.io/v1',
-    kind: 'KubeSchedulerConfiguration',
-    profiles: [{
-      schedulerName: 'default-scheduler',
-      plugins: { queueSort: { enabled: [{ name: 'Coscheduling' }], disabled: [{ name: 'PrioritySort' }] }, preFilter: on, postFilter: on, permit: on, reserve: on },
-      pluginConfig: [{ name: 'Coscheduling', args: { permitWaitingTimeSeconds: 10 } }],
-    }],
-  }));
-  return { vanilla, coscheduling };
-}
-
-// ---------------------------------------------------------------------------------------------------
 // One run
 
 interface RunContext {
   args: Args;
   sizes: Sizes;
   workDir: string;
-  configs: { vanilla: string; coscheduling: string };
+  configs: Configs;
   peer: Peer | undefined;
 }
 
@@ -537,6 +472,7 @@ function throughputStats(samples: number[], pods: number, firstMs: number | null
 
 async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: Side): Promise<RunResult> {
   const { sizes: S } = ctx;
+  const spec: SideSpec = SIDES[side];
   const tag = `${workload}-${nodes}-${side}`;
   // W5: both sides get the same pods (plain, gang members, local-LVM), under the same names and in the
   // same order; vanilla kube-scheduler treats the gang members as ordinary pods and knows nothing of VGs.
@@ -548,7 +484,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
   const plainPods = workload === 'W1' ? S.w1Pods : mixed ? S.w5Plain : 0;
   const pods = workload === 'W3' ? lvmPods : plainPods + gangs * gangSize + lvmPods;
   const result: RunResult = {
-    workload, nodes, side, pods, ...(gangWorkload ? { gangs, gangSize } : {}),
+    workload, nodes, side, k8sVersion: spec.k8sVersion, pods, ...(gangWorkload ? { gangs, gangSize } : {}),
     completed: false, setupS: { controlPlane: 0, seed: 0, schedulerStart: 0 },
     firstBindS: null, allBoundS: null, boundPods: 0,
     throughput: { avg: 0, p50: 0, max: 0, overall: 0, samples: [] },
@@ -560,10 +496,12 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
   let ext: ExtenderChild | undefined;
   let provisioner: FakeProvisioner | undefined;
   let watcher: PodWatcher | undefined;
+  let load: CpuLoad | undefined;
+  const loadAvgAtStart = loadAvg();
   const timers: NodeJS.Timeout[] = [];
   try {
     let t = Date.now();
-    cp = await startControlPlane({});
+    cp = await startControlPlane({ k8sVersion: spec.k8sVersion, featureGates: spec.featureGates, extraApiServerArgs: spec.apiServerArgs });
     result.setupS.controlPlane = (Date.now() - t) / 1000;
     t = Date.now();
     const kc = cp.kubeConfig;
@@ -583,18 +521,20 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     for (const g of gangNames) watcher.defineGang(g, gangSize);
     await watcher.start();
 
-    if (side === 'coscheduling') {
+    if (gangWorkload && spec.gangApi === 'coscheduling') {
       if (!ctx.peer) throw new Error('peer not prepared');
       await installPodGroupCrd(cp, ctx.peer.crd);
       await createPodGroups(cp, gangNames, gangSize);
     }
+    const inTree = gangWorkload && (spec.gangApi === 'workload-v1alpha1' || spec.gangApi === 'podgroup-v1beta1');
+    if (inTree) await createInTreeGangs(cp, spec.gangApi, gangNames, gangSize);
     if (lvmPods > 0) {
       await ensureStorageClass(kc.makeApiClient(StorageV1Api));
       await inBatches(Array.from({ length: lvmPods }, (_, i) => i), 50, (i) => createPvc(core, makePvc(`data-${i}`).storage(`${W3_CLAIM_GIB[i % W3_CLAIM_GIB.length]}Gi`)));
       provisioner = await startFakeProvisioner(kc, { updateReports: true });
     }
 
-    if (side === 'ours') {
+    if (spec.ours) {
       // The scheduling-mark webhook marks gang and local-LVM pods as they are created, so the extender
       // (which serves it) starts first; kube-scheduler then sends it only the marked pods.
       const webhook = await registerLocalWebhook(kc);
@@ -629,13 +569,25 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
       for (const g of gangNames) {
         for (let i = 0; i < gangSize; i++) {
           const p = makePod(`${g}-${i}`).gpu(perPod.gpu).cpu(perPod.cpu).mem('256Mi').label(GANG_LABEL, g);
-          if (side === 'coscheduling') p.label(PG_LABEL, g);
-          else p.group(g, gangSize);
+          if (spec.gangApi === 'coscheduling') p.label(PG_LABEL, g);
+          else if (spec.ours) p.group(g, gangSize);
+          // in-tree: only the bench's label; the gang reference goes into the spec below
           podList.push(p);
         }
       }
     }
-    await createPods(core, podList, 50);
+    if (inTree) {
+      // workloadRef / schedulingGroup are not in the client's V1PodSpec: raw manifests, then one read back.
+      await createPodsRaw(cp, podList.map((b) => {
+        const m = b.manifest();
+        const gang = m.metadata?.labels?.[GANG_LABEL] as string;
+        return { ...m, spec: { ...m.spec, ...inTreePodSpecFields(spec.gangApi, gang) } };
+      }), 50);
+      const first = podList[0]?.manifest();
+      if (first) await verifyInTreePod(cp, spec.gangApi, first.metadata?.name as string, first.metadata?.labels?.[GANG_LABEL] as string);
+    } else {
+      await createPods(core, podList, 50);
+    }
     await waitFor(() => (watcher as PodWatcher).pods.size >= pods, 120_000, 'watch sees every pod', 100);
     result.setupS.seed = (Date.now() - t) / 1000;
 
@@ -649,6 +601,9 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     }
 
     // --- measure -------------------------------------------------------------------------------
+    // --load: the busy loops run from here (just before kube-scheduler starts) to the end of the measurement.
+    if (ctx.args.load > 0) load = startLoad(ctx.args.load);
+    const loadAvgAtSchedulerStart = loadAvg();
     const cpuBefore = childCpu();
     const benchCpuBefore = process.cpuUsage();
     const tStart = Date.now();
@@ -662,9 +617,10 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
       };
     }
     await cp.startScheduler({
-      configPath: side === 'ours' ? SHIPPED_SCHEDULER_CONFIG : side === 'vanilla' ? ctx.configs.vanilla : ctx.configs.coscheduling,
+      // In-tree gangs: the vanilla profile (GangScheduling joins the default plugins when its gate is on).
+      configPath: spec.ours ? SHIPPED_SCHEDULER_CONFIG : spec.gangApi === 'coscheduling' ? ctx.configs.coscheduling : ctx.configs.vanilla,
       ...(ext ? { extenderAddress: new URL(ext.url).host } : {}),
-      ...(side === 'coscheduling' ? { binary: ctx.peer?.binary } : {}),
+      ...(spec.gangApi === 'coscheduling' ? { binary: ctx.peer?.binary } : {}),
       ...(workload === 'W3' || mixed ? { volumeBindingTimeoutSeconds: 60 } : {}),
       verbosity: Number(process.env.BENCH_SCHEDULER_V ?? 1),
     });
@@ -716,6 +672,13 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     samples.push(watcher.boundEver);
     plainSamples.push(watcher.kinds.plain.bound);
     const tEnd = Date.now();
+    if (load) {
+      const busyCpuS = load.cpuS(CLK_TCK);
+      await load.stop();
+      result.load = { cores: load.cores, loadAvgAtStart, loadAvgAtSchedulerStart, loadAvgAtEnd: loadAvg(), busyCpuS: Math.round(busyCpuS * 10) / 10 };
+    } else {
+      result.load = { cores: 0, loadAvgAtStart, loadAvgAtSchedulerStart, loadAvgAtEnd: loadAvg(), busyCpuS: 0 };
+    }
     result.completed = done();
     if (!result.completed) result.error = `timed out after ${ctx.args.runTimeoutS} s: ${watcher.boundEver}/${pods} pods bound${gangWorkload ? `, ${watcher.completedGangs}/${gangs} gangs complete` : ''}`;
     result.wallS = (tEnd - tStart) / 1000;
@@ -727,6 +690,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
       partial.partlyBoundAtEnd = [...watcher.gangs.values()].filter((g) => g.completedAtMs === null && g.bound > 0 && g.bound < g.size).length;
       result.partial = partial;
     }
+    if (gangWorkload) result.gangTimeline = watchTimeline(watcher.gangs, tStart);
     if (workload === 'W4') {
       const completions = [...watcher.gangs.values()].map((g) => g.completedAtMs).filter((x): x is number => x !== null).sort((a, b) => a - b);
       result.w4 = { gangsCompleted: watcher.completedGangs, timeToAllRunS: result.allBoundS, holdS: W4_HOLD_MS / 1000, completionsS: completions.map((c) => Math.round((c - tStart) / 100) / 10) };
@@ -735,7 +699,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     // --- collect ---------------------------------------------------------------------------------
     const cpuAfter = childCpu();
     const benchCpu = process.cpuUsage(benchCpuBefore);
-    result.cpuS = cpuDelta(cpuBefore, cpuAfter, ext?.pid);
+    result.cpuS = cpuDelta(cpuBefore, cpuAfter, ext?.pid, load?.pids);
     result.cpuS['bench (this process)'] = (result.cpuS['bench (this process)'] ?? 0) + (benchCpu.user + benchCpu.system) / 1e6;
     const metricsUrl = cp.schedulerMetricsUrl;
     if (metricsUrl) {
@@ -748,7 +712,13 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
         attemptMean: histogramMean(s, 'scheduler_scheduling_attempt_duration_seconds', { result: 'scheduled' }),
       };
       result.scheduleAttempts = sumBy(s, 'scheduler_schedule_attempts_total', 'result');
-      if (side === 'coscheduling') result.permitWaits = sumBy(s, 'scheduler_permit_wait_duration_seconds_count', 'result');
+      if (spec.permit) result.permitWaits = sumBy(s, 'scheduler_permit_wait_duration_seconds_count', 'result');
+      // v1.37 with GenericWorkload: one scheduling cycle per pod group.
+      if (s.some((x) => x.name === 'scheduler_podgroup_schedule_attempts_total')) {
+        result.podGroupAttempts = sumBy(s, 'scheduler_podgroup_schedule_attempts_total', 'result');
+        result.latency.podGroupAttemptP50 = histogramQuantile(s, 'scheduler_podgroup_scheduling_attempt_duration_seconds', 0.5, { result: 'scheduled' });
+        result.latency.podGroupAttemptP99 = histogramQuantile(s, 'scheduler_podgroup_scheduling_attempt_duration_seconds', 0.99, { result: 'scheduled' });
+      }
     }
     if (ext) {
       const s = parseProm((await httpGet(`${ext.url}/metrics`, undefined, 10_000)).body);
@@ -794,7 +764,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
       // VG over-commit from the PVs, on both sides (vanilla knows nothing of VGs; the fake provisioner, like
       // the real one, refuses a claim that does not fit, so vanilla's misplacements show as refusals).
       Object.assign(w5, await vgOvercommit(core, vgGiB), { provisionerRefusals: provisioner?.failures.length ?? null });
-      if (side === 'ours') {
+      if (spec.ours) {
         // The extender records GangPlanReleased on every member of a released plan (deduplicated per pod and
         // message for 60 s, shed above 200 in flight): a lower bound, and per gang.
         const released = (await core.listNamespacedEvent({ namespace: NS, fieldSelector: 'reason=GangPlanReleased' })).items;
@@ -806,7 +776,17 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     const rate = result.throughput.avg.toFixed(1);
     log(`${tag}: ${result.completed ? 'done' : 'INCOMPLETE'} in ${result.wallS.toFixed(1)} s, ${rate} pods/s avg${result.w5 ? `, plain ${result.w5.plainPodsPerS.toFixed(1)} pods/s from scheduler start` : ''}${result.w4 ? `, ${result.w4.gangsCompleted} gangs ran` : ''}${result.partial ? `, max partly bound gangs ${result.partial.maxAtOnce} (${result.partial.partlyBoundAtEnd} at the end)` : ''}${result.w5?.overcommitVgs ? `, ${result.w5.overcommitVgs} VGs OVER-COMMITTED` : ''}`);
 
-    // The profile is written when the extender exits.
+    // The profile is written when the extender exits; its gang timeline must be read before.
+    if (ext && gangWorkload) {
+      try {
+        const { raw } = await fetchExtenderTimeline(ext.url);
+        if (raw) writeFileSync(join(ctx.workDir, `timeline-${tag}.json`), JSON.stringify(raw));
+        result.extenderTimeline = raw ? summariseExtenderTimeline(raw, watcher.gangs) : null;
+      } catch (err) {
+        // Not the run's failure: the rest of the results stand, the report shows no timeline.
+        log(`${tag}: extender timeline not read: ${(err as Error).message}`);
+      }
+    }
     if (ext) {
       await ext.stop();
       const issues = extenderLogIssues(ext.logPath);
@@ -827,6 +807,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     log(`${tag}: FAILED: ${(err as Error).stack ?? String(err)}`);
   } finally {
     for (const t of timers) clearTimeout(t);
+    if (load) await load.stop();
     watcher?.stop();
     if (cp) {
       try {
@@ -879,7 +860,7 @@ function machine(): Results['machine'] {
   } catch {
     // not Linux
   }
-  return { nproc: cpus().length, memGiB: totalmem() / GiB, cpuModel, node: process.version, loadAvgAtStart: loadavg() };
+  return { nproc: cpus().length, memGiB: totalmem() / GiB, cpuModel, node: process.version, loadAvgAtStart: loadAvg() };
 }
 
 function writeOutputs(res: Results, out: string, jsonPath: string): void {
@@ -896,12 +877,21 @@ async function main(): Promise<void> {
     log(`rendered ${join(args.out, 'RESULTS.md')} from ${path}`);
     return;
   }
+  installChildHooks(); // SIGINT/SIGTERM: exit through the 'exit' hooks that kill every child
   const t0 = Date.now();
   const date = new Date().toISOString();
   const S = sizes(args);
   const workDir = mkdtempSync(join(tmpdir(), 'bench-cluster-'));
   const configs = writeConfigs(workDir);
-  const needPeer = args.sides.includes('coscheduling') && args.workloads.some((w) => w === 'W2' || w === 'W4');
+  const planned = args.workloads.flatMap((w) => SIDES_OF[w].filter((x) => args.sides.includes(x)));
+  // Each version's binaries once up front (a cold build of a new version takes ~30 min on 2 cores), not inside a run.
+  const versions = [...new Set(planned.map((x) => SIDES[x].k8sVersion))];
+  for (const v of versions) {
+    const t = Date.now();
+    const bins = await locateBinaries({ k8sVersion: v });
+    log(`control plane v${v}: ${bins.binDir} (${((Date.now() - t) / 1000).toFixed(0)} s)`);
+  }
+  const needPeer = planned.includes('coscheduling') && args.workloads.some((w) => w === 'W2' || w === 'W4');
   const peer = needPeer ? await preparePeer() : undefined;
   if (peer) log(`peer kube-scheduler: ${peer.binary} (${peer.cached ? 'cached' : `built in ${peer.buildS.toFixed(0)} s`})`);
   const resultsDir = join(args.out, 'results');
@@ -912,21 +902,21 @@ async function main(): Promise<void> {
     command: `npm run bench:cluster -- ${process.argv.slice(2).join(' ')}`.trim(),
     scale: args.scale,
     machine: machine(),
-    versions: { kubernetes: K8S_VERSION, schedulerPlugins: SP_VERSION },
+    versions: { kubernetes: `v${K8S_BASE}`, schedulerPlugins: SP_VERSION, ...(versions.includes(K8S_NEXT) ? { next: `v${K8S_NEXT}` } : {}) },
+    load: { cores: args.load },
     sizes: { nodes: args.nodes, workloads: args.workloads, ...S, w3ClaimGiB: W3_CLAIM_GIB, w4HoldS: W4_HOLD_MS / 1000, runTimeoutS: args.runTimeoutS, w4MaxNodes: args.w4MaxNodes },
     peerBuild: { cached: peer?.cached ?? true, seconds: peer?.buildS ?? 0 },
     durationS: 0,
     runs: [],
   };
   const ctx: RunContext = { args, sizes: S, workDir, configs, peer };
-  const sidesOf: Record<Workload, Side[]> = { W1: ['ours', 'vanilla'], W2: ['ours', 'coscheduling'], W3: ['ours'], W4: ['ours', 'coscheduling'], W5: ['ours', 'vanilla'] };
   for (const n of args.nodes) {
     for (const w of args.workloads) {
       if (w === 'W4' && n > args.w4MaxNodes) {
         log(`W4 skipped at ${n} nodes (above --w4-max-nodes ${args.w4MaxNodes}: it would need ${20 * Math.ceil(S.w4Share * n)} pods per side)`);
         continue;
       }
-      for (const side of sidesOf[w].filter((x) => args.sides.includes(x))) {
+      for (const side of SIDES_OF[w].filter((x) => args.sides.includes(x))) {
         res.runs.push(await runOne(ctx, w, n, side));
         res.durationS = (Date.now() - t0) / 1000;
         writeOutputs(res, args.out, jsonPath); // partial results survive an abort

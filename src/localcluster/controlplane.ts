@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { locateBinaries, type ControlPlaneBinaries } from './binaries.js';
 import { kubeconfigYaml, writeIdentities, writeKubeconfig, type Identities, type TokenUser } from './credentials.js';
-import { apiServerArgs, etcdArgs, schedulerArgs } from './flags.js';
+import { apiServerArgs, etcdArgs, featureGateArgs, schedulerArgs } from './flags.js';
 import { freePorts, httpGet } from './net.js';
 import { Component, installExitHook, isPidAlive, removeDirs, removeDirsOnExit, startReaper, type Reaper, type StopOptions } from './processes.js';
 import { patchSchedulerConfig, type SchedulerOptions } from './scheduler-config.js';
@@ -30,6 +30,16 @@ export interface ControlPlaneOptions {
   scheduler?: SchedulerOptions;
   /** Appended to kube-apiserver's flags (a repeated flag wins over the default). */
   extraApiServerArgs?: string[];
+  /**
+   * Version of kube-apiserver and kube-scheduler ("1.37.2"; build.sh builds and caches each version,
+   * etcd stays 3.6.16). Default: env K8S_VERSION, else 1.35.4 (binaries.ts DEFAULT_K8S_VERSION).
+   */
+  k8sVersion?: string;
+  /**
+   * Feature gates given to kube-apiserver and to every kube-scheduler this control plane starts
+   * (`--feature-gates`, before extraApiServerArgs and SchedulerOptions.extraArgs).
+   */
+  featureGates?: Record<string, boolean>;
   /** Per-component readiness timeout. Default 120 s (kube-apiserver takes ~10-20 s on 2 cores). */
   startTimeoutMs?: number;
   /** Timeout for build.sh. Default 60 min (a cold build; a warm call returns at once). */
@@ -51,6 +61,8 @@ export interface ControlPlane {
   readonly dir: string;
   readonly logsDir: string;
   readonly binDir: string;
+  /** The Kubernetes version of kube-apiserver and kube-scheduler ("1.35.4"). */
+  readonly k8sVersion: string;
   /** Admin kubeconfig (token in system:masters, TLS verification off: loopback only). */
   readonly kubeconfigPath: string;
   readonly kubeConfig: KubeConfig;
@@ -122,6 +134,7 @@ interface Setup {
   authorization: 'AlwaysAllow' | 'RBAC';
   startTimeoutMs: number;
   extraApiServerArgs: readonly string[];
+  featureGates: Readonly<Record<string, boolean>>;
   timings: ControlPlaneTimings;
 }
 
@@ -129,6 +142,7 @@ class LocalControlPlane implements ControlPlane {
   readonly dir: string;
   readonly logsDir: string;
   readonly binDir: string;
+  readonly k8sVersion: string;
   readonly kubeconfigPath: string;
   readonly kubeConfig: KubeConfig;
   readonly apiUrl: string;
@@ -153,6 +167,7 @@ class LocalControlPlane implements ControlPlane {
     this.dir = ws.dir;
     this.logsDir = ws.logsDir;
     this.binDir = s.bins.binDir;
+    this.k8sVersion = s.bins.k8sVersion;
     this.tokens = ids.tokens;
     this.timings = s.timings;
     this.etcdUrl = `http://127.0.0.1:${ports.etcd}`;
@@ -179,7 +194,7 @@ class LocalControlPlane implements ControlPlane {
       saKeyPath: ids.saKeyPath,
       authorization: s.authorization,
       tokenFile: ids.tokenFile,
-      extra: s.extraApiServerArgs,
+      extra: [...featureGateArgs(s.featureGates), ...s.extraApiServerArgs],
     });
     this.apiServer = new Component('kube-apiserver', s.bins.kubeApiServer, () => apiFlags, log('kube-apiserver'), this.writePidFile);
     this.scheduler = new Component('kube-scheduler', s.bins.kubeScheduler, () => this.schedulerFlags, log('kube-scheduler'), this.writePidFile);
@@ -257,7 +272,7 @@ class LocalControlPlane implements ControlPlane {
     const patched = patchSchedulerConfig(readFileSync(so.configPath, 'utf8'), this.schedulerKubeconfigPath, so);
     const cfgPath = join(this.dir, 'kube-scheduler-config.yaml');
     writeFileSync(cfgPath, patched);
-    this.schedulerFlags = schedulerArgs({ configPath: cfgPath, port, certDir: join(this.s.ws.pkiDir, 'scheduler'), verbosity: so.verbosity ?? 2, extra: so.extraArgs ?? [] });
+    this.schedulerFlags = schedulerArgs({ configPath: cfgPath, port, certDir: join(this.s.ws.pkiDir, 'scheduler'), verbosity: so.verbosity ?? 2, extra: [...featureGateArgs(this.s.featureGates), ...(so.extraArgs ?? [])] });
     this.scheduler.bin = so.binary ?? this.s.bins.kubeScheduler;
     this.scheduler.start();
     await this.scheduler.waitReady(async () => (await httpGet(`https://127.0.0.1:${port}/readyz`)).status === 200, this.s.startTimeoutMs);
@@ -299,7 +314,7 @@ class LocalControlPlane implements ControlPlane {
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   installExitHook();
   const t0 = Date.now();
-  const bins = await locateBinaries(opts.buildTimeoutMs);
+  const bins = await locateBinaries({ timeoutMs: opts.buildTimeoutMs, k8sVersion: opts.k8sVersion });
   const timings: ControlPlaneTimings = { locateBinariesMs: Date.now() - t0, etcdMs: 0, apiServerMs: 0, totalMs: 0 };
   const authorization = opts.authorization ?? 'AlwaysAllow';
   const ws = makeWorkspace(opts.keep ?? process.env.KEEP_CONTROLPLANE === '1');
@@ -313,6 +328,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     authorization,
     startTimeoutMs: opts.startTimeoutMs ?? 120_000,
     extraApiServerArgs: opts.extraApiServerArgs ?? [],
+    featureGates: opts.featureGates ?? {},
     timings,
   });
   try {

@@ -58,6 +58,15 @@ export function apiServerArgs(f: ApiServerFlags): string[] {
   ];
 }
 
+/**
+ * `--feature-gates=A=true,B=false` for a component, or nothing when `gates` is empty. Sorted, so the
+ * command line does not depend on the caller's key order.
+ */
+export function featureGateArgs(gates: Readonly<Record<string, boolean>> | undefined): string[] {
+  const entries = Object.entries(gates ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length === 0 ? [] : [`--feature-gates=${entries.map(([k, v]) => `${k}=${v}`).join(',')}`];
+}
+
 export interface SchedulerFlags {
   configPath: string;
   port: number;

@@ -6,6 +6,11 @@
 # staging modules at v0.0.0 with local replaces, so a consumer must replace each one with the matching
 # v0.<minor>.<patch> tag (the same thing scheduler-plugins' go.mod does). The staging list is read from
 # the upstream go.mod the module proxy serves, so it is never hard-coded here.
+#
+# One cache directory per version: K8S_VERSION=1.37.2 bash test/controlplane/build.sh builds another
+# version beside the default (src/localcluster/binaries.ts passes ControlPlaneOptions.k8sVersion this
+# way; bench:cluster's gang-1.37 and ours-1.37 sides run on 1.37.2). Two builds of the same version
+# must not run at once (they share $WORK).
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-1.35.4}"
