@@ -147,6 +147,8 @@ export interface RunResult {
   /** v1.37 in-tree gangs: scheduler_podgroup_schedule_attempts_total by result. */
   podGroupAttempts?: Record<string, number>;
   load?: LoadRecord;
+  /** Gang workloads: 'backlog' (every pod before kube-scheduler starts) or 'live' (submitted to a running scheduler). */
+  arrival?: 'backlog' | 'live';
   gangTimeline?: GangTimelineStats;
   /** Ours only; null when the extender does not serve /debug/gangs/timeline (404). */
   extenderTimeline?: ExtenderTimelineStats | null;
@@ -663,7 +665,7 @@ function loadLines(res: Results): string[] {
   L.push(`\`--load ${res.load?.cores ?? 0}\`: that many \`node -e 'for(;;){}'\` busy loops (nice 0) run from just before kube-scheduler starts to the end of the measurement, the same on every side. Load average (1 / 5 / 15 min) at the run's start (before its control plane), at kube-scheduler start and at the end of the measurement.`, '');
   for (const r of runs) {
     const l = r.load as LoadRecord;
-    L.push(`- ${r.workload}, ${r.nodes} nodes, ${r.side} (Kubernetes ${r.k8sVersion ?? res.versions.kubernetes.replace(/^v/, '')}): ${l.cores === 1 ? '1 busy loop' : `${l.cores} busy loops`}${l.cores > 0 ? ` (${l.busyCpuS.toFixed(1)} CPU s in ${r.wallS.toFixed(1)} s)` : ''}; load average ${la(l.loadAvgAtStart)} at start, ${la(l.loadAvgAtSchedulerStart)} at scheduler start, ${la(l.loadAvgAtEnd)} at the end`);
+    L.push(`- ${r.workload}, ${r.nodes} nodes, ${r.side} (Kubernetes ${r.k8sVersion ?? res.versions.kubernetes.replace(/^v/, '')}${r.arrival ? `, arrival ${r.arrival}` : ''}): ${l.cores === 1 ? '1 busy loop' : `${l.cores} busy loops`}${l.cores > 0 ? ` (${l.busyCpuS.toFixed(1)} CPU s in ${r.wallS.toFixed(1)} s)` : ''}; load average ${la(l.loadAvgAtStart)} at start, ${la(l.loadAvgAtSchedulerStart)} at scheduler start, ${la(l.loadAvgAtEnd)} at the end`);
   }
   L.push('');
   return L;

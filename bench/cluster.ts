@@ -16,8 +16,9 @@
 // Each (node count, workload, side) gets a fresh etcd + kube-apiserver (src/localcluster/controlplane.ts),
 // N Ready Node objects, and every pod created before kube-scheduler starts; the bound count is then
 // sampled from a watch (1 s for throughput as scheduler_perf does, 100 ms for gang states). The
-// extender runs as a child process so its CPU seconds and peak RSS come from /proc, and during W1 it
-// runs with node --cpu-prof for the "what limits us" section.
+// extender runs as a child process so its CPU seconds and peak RSS come from /proc, from the compiled
+// build (dist/, as the image runs it; --extender-runtime tsx for the sources), and during W1 it runs
+// with node --cpu-prof for the "what limits us" section.
 //
 // Every gang side also gets a per-gang timeline from the watch (first / last member bound), and the
 // ours sides the extender's GET /debug/gangs/timeline (bench/cluster-timeline.ts).
@@ -76,12 +77,43 @@ interface Args {
   runTimeoutS: number;
   w4MaxNodes: number;
   sides: Side[];
+  /** dist: the compiled build (npm run build), as the image runs it; tsx: the sources through the tsx loader (+~100 MiB RSS). */
+  extenderRuntime: 'dist' | 'tsx';
+  /**
+   * Gang workloads. backlog: every pod exists before kube-scheduler starts (a restart or failover with
+   * a queue; its first list arrives in no order of ours, so a gang's members are spread through the
+   * queue); live: kube-scheduler runs, then the jobs are submitted one after another.
+   */
+  arrival: 'backlog' | 'live';
   /** --load 2: busy-loop processes during each measurement. */
   load: number;
   /** --size w2Gangs=200,w1Pods=1000: overrides of the scale's sizes. */
   sizeOverrides: Record<string, number>;
   out: string;
   render?: string;
+}
+
+function arrivalOf(v: string): 'backlog' | 'live' {
+  if (v !== 'backlog' && v !== 'live') throw new Error('--arrival must be backlog or live');
+  return v;
+}
+
+function runtimeOf(v: string): 'dist' | 'tsx' {
+  if (v !== 'dist' && v !== 'tsx') throw new Error('--extender-runtime must be dist or tsx');
+  return v;
+}
+
+/** The extender's entry point and node flags for the chosen runtime; dist is built once per bench run. */
+let distBuilt = false;
+function extenderEntry(runtime: 'dist' | 'tsx'): { nodeArgs: string[]; entry: string } {
+  if (runtime === 'tsx') return { nodeArgs: ['--import', 'tsx'], entry: join(REPO, 'src/cmd/extender.ts') };
+  if (!distBuilt) {
+    const t = Date.now();
+    execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json')], { cwd: REPO, stdio: 'inherit' });
+    log(`extender compiled to dist/ (npm run build) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    distBuilt = true;
+  }
+  return { nodeArgs: [], entry: join(REPO, 'dist/cmd/extender.js') };
 }
 
 function parseArgs(argv: string[]): Args {
@@ -93,7 +125,7 @@ function parseArgs(argv: string[]): Args {
     if (eq > 0) kv.set(a.slice(2, eq), a.slice(eq + 1));
     else kv.set(a.slice(2), argv[++i] ?? '');
   }
-  const known = new Set(['nodes', 'workloads', 'scale', 'profile', 'run-timeout-s', 'w4-max-nodes', 'sides', 'load', 'size', 'out', 'render']);
+  const known = new Set(['nodes', 'workloads', 'scale', 'profile', 'run-timeout-s', 'w4-max-nodes', 'sides', 'load', 'size', 'out', 'render', 'extender-runtime', 'arrival']);
   for (const k of kv.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (known: ${[...known].join(', ')})`);
   const scale = (kv.get('scale') ?? 'full') as Args['scale'];
   if (scale !== 'full' && scale !== 'small') throw new Error('--scale must be full or small');
@@ -112,6 +144,8 @@ function parseArgs(argv: string[]): Args {
     // W4 needs ceil(0.6 N) pods of 8 GPUs per gang: 12,000 pods at 1,000 nodes, 60,000 at 5,000.
     w4MaxNodes: Number(kv.get('w4-max-nodes') ?? 1000),
     sides, load,
+    extenderRuntime: runtimeOf(kv.get('extender-runtime') ?? 'dist'),
+    arrival: arrivalOf(kv.get('arrival') ?? 'backlog'),
     sizeOverrides: Object.fromEntries((kv.get('size') ?? '').split(',').filter((x) => x.includes('=')).map((x) => {
       const [k, v] = x.split('=') as [string, string];
       if (!Number.isFinite(Number(v))) throw new Error(`--size ${x}: not a number`);
@@ -242,17 +276,17 @@ interface ExtenderChild {
   stop(): Promise<void>;
 }
 
-async function startExtender(cp: ControlPlane, workDir: string, opts: { profile: boolean; tag: string; extraArgs?: string[] }): Promise<ExtenderChild> {
+async function startExtender(cp: ControlPlane, workDir: string, opts: { profile: boolean; tag: string; runtime: 'dist' | 'tsx'; extraArgs?: string[] }): Promise<ExtenderChild> {
   const port = await freePort();
   const logPath = join(workDir, `extender-${opts.tag}.log`);
   const profileDir = opts.profile ? join(workDir, `prof-${opts.tag}`) : undefined;
-  const nodeArgs = ['--import', 'tsx'];
+  const { nodeArgs, entry } = extenderEntry(opts.runtime);
   if (profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=1000');
   const fd = openSync(logPath, 'a');
   const spawnedAtMs = Date.now();
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [...nodeArgs, join(REPO, 'src/cmd/extender.ts'), '--kubeconfig', cp.kubeconfigPath, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...(opts.extraArgs ?? [])], {
+    child = spawn(process.execPath, [...nodeArgs, entry, '--kubeconfig', cp.kubeconfigPath, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...(opts.extraArgs ?? [])], {
       cwd: REPO, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' },
     });
   } finally {
@@ -538,7 +572,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
       // The scheduling-mark webhook marks gang and local-LVM pods as they are created, so the extender
       // (which serves it) starts first; kube-scheduler then sends it only the marked pods.
       const webhook = await registerLocalWebhook(kc);
-      ext = await startExtender(cp, ctx.workDir, { profile: ctx.args.profile && workload === 'W1', tag, extraArgs: webhook.extenderArgs });
+      ext = await startExtender(cp, ctx.workDir, { profile: ctx.args.profile && workload === 'W1', tag, runtime: ctx.args.extenderRuntime, extraArgs: webhook.extenderArgs });
       await waitForCaBundle(kc);
     }
 
@@ -576,22 +610,29 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
         }
       }
     }
-    if (inTree) {
-      // workloadRef / schedulingGroup are not in the client's V1PodSpec: raw manifests, then one read back.
-      await createPodsRaw(cp, podList.map((b) => {
-        const m = b.manifest();
-        const gang = m.metadata?.labels?.[GANG_LABEL] as string;
-        return { ...m, spec: { ...m.spec, ...inTreePodSpecFields(spec.gangApi, gang) } };
-      }), 50);
-      const first = podList[0]?.manifest();
-      if (first) await verifyInTreePod(cp, spec.gangApi, first.metadata?.name as string, first.metadata?.labels?.[GANG_LABEL] as string);
-    } else {
-      await createPods(core, podList, 50);
+    const live = ctx.args.arrival === 'live' && gangWorkload;
+    const plane = cp;
+    const createAll = async (): Promise<void> => {
+      if (inTree) {
+        // workloadRef / schedulingGroup are not in the client's V1PodSpec: raw manifests, then one read back.
+        await createPodsRaw(plane, podList.map((b) => {
+          const m = b.manifest();
+          const gang = m.metadata?.labels?.[GANG_LABEL] as string;
+          return { ...m, spec: { ...m.spec, ...inTreePodSpecFields(spec.gangApi, gang) } };
+        }), 50);
+        const first = podList[0]?.manifest();
+        if (first) await verifyInTreePod(plane, spec.gangApi, first.metadata?.name as string, first.metadata?.labels?.[GANG_LABEL] as string);
+      } else {
+        await createPods(core, podList, 50);
+      }
+    };
+    if (!live) {
+      await createAll();
+      await waitFor(() => (watcher as PodWatcher).pods.size >= pods, 120_000, 'watch sees every pod', 100);
+      result.setupS.seed = (Date.now() - t) / 1000;
     }
-    await waitFor(() => (watcher as PodWatcher).pods.size >= pods, 120_000, 'watch sees every pod', 100);
-    result.setupS.seed = (Date.now() - t) / 1000;
 
-    if (ext) {
+    if (ext && !live) {
       const e = ext;
       await waitFor(async () => {
         const s = parseProm((await httpGet(`${e.url}/metrics`, undefined, 10_000)).body);
@@ -606,7 +647,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     const loadAvgAtSchedulerStart = loadAvg();
     const cpuBefore = childCpu();
     const benchCpuBefore = process.cpuUsage();
-    const tStart = Date.now();
+    let tStart = Date.now();
     const deleter = kc.makeApiClient(CoreV1Api);
     if (workload === 'W4') {
       watcher.onGangComplete = (g) => {
@@ -625,6 +666,14 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
       verbosity: Number(process.env.BENCH_SCHEDULER_V ?? 1),
     });
     result.setupS.schedulerStart = (Date.now() - tStart) / 1000;
+    // --arrival live: the scheduler runs first, then the jobs are submitted (gang by gang, 50 creates
+    // at a time), so its queue holds them in arrival order; the clock starts at the first create.
+    let creating: Promise<void> | null = null;
+    if (gangWorkload) result.arrival = live ? 'live' : 'backlog';
+    if (live) {
+      tStart = Date.now();
+      creating = createAll().catch((err: Error) => { log(`${tag}: creating pods failed: ${err.message}`); });
+    }
 
     const samples: number[] = [0];
     const plainSamples: number[] = [0];
@@ -672,6 +721,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
     samples.push(watcher.boundEver);
     plainSamples.push(watcher.kinds.plain.bound);
     const tEnd = Date.now();
+    if (creating) await creating;
     if (load) {
       const busyCpuS = load.cpuS(CLK_TCK);
       await load.stop();

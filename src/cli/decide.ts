@@ -1,44 +1,76 @@
 // `edge-gang decide`: the what-if command. Takes a snapshot of a cluster and a manifest, and prints
 // each node's verdict and reason for each pod the manifest makes, deciding and binding pods in turn as
-// the scheduler would (so a sequence of pods behaves as it would live).
+// the scheduler would (so a sequence of pods behaves as it would live: a bound pod's local claims are
+// provisioned on its node and count against that VG for the pods after it).
 
 import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
 import { loadExtenderConfig } from '../config/extender.js';
+import type { CoreConfig } from '../core/config.js';
 import { ClusterState } from '../core/state.js';
-import { GangPlanner } from '../core/gang/planner.js';
+import { GangPlanner, type GangDescription } from '../core/gang/planner.js';
 import type { PodModel } from '../core/model.js';
-import { loadSnapshotObjects, snapshotClock, snapshotObjects } from '../extender/snapshot.js';
-import { expandWorkload } from '../extender/workloads.js';
+import { formatBytes } from '../core/quantity.js';
+import { loadSnapshotObjects, snapshotObjects, snapshotTimeMs } from '../extender/snapshot.js';
 import { toPod, toPvc } from '../extender/convert.js';
 import { decideSequence, type PodDecision } from '../extender/whatif.js';
 import { takeFlag, UsageError } from './args.js';
+import { manifestObjects } from './manifest.js';
 
-function print(decisions: PodDecision[], write: (s: string) => void): void {
-  for (const d of decisions) {
-    const head = d.boundTo ? `bound to ${d.boundTo}${d.releasedBy ? ` (held at the gang bind barrier until ${d.releasedBy} arrived)` : ''}` : d.heldAtBarrier ? `held at the gang bind barrier on ${d.chosen} (fails when the barrier times out)` : `stays Pending${d.bindNote ? `: ${d.bindNote}` : ''}`;
-    write(`\npod ${d.pod}: ${head}\n`);
+type Obj = Record<string, unknown>;
+
+export interface WhatIf {
+  /** One per pod the manifest makes, in order. */
+  pods: PodDecision[];
+  gangs: GangDescription[];
+  /** The time decided at: the snapshot's newest capacity report (or the clock's, without one). */
+  nowMs: number;
+  /** The state after every decision (binds and provisioned volumes recorded). */
+  state: ClusterState;
+}
+
+/**
+ * The what-if itself, in memory: loads the snapshot's objects, adds the manifest's claims (unless the
+ * snapshot has them) and decides its pods in order. `decide` prints what this returns.
+ */
+export function decideWhatIf(core: CoreConfig, snapshot: readonly Obj[], manifest: readonly Obj[], realNow: () => number = Date.now): WhatIf {
+  const state = new ClusterState(core);
+  loadSnapshotObjects(state, [...snapshot]);
+  const made = manifestObjects(manifest);
+  for (const o of made.claims) {
+    const pvc = toPvc(o);
+    if (pvc && !state.pvcs.has(`${pvc.namespace}/${pvc.name}`)) state.setPvc(pvc);
+  }
+  const pods = made.pods.map(toPod).filter((p): p is PodModel => p !== null);
+  const nowMs = snapshotTimeMs(state) ?? realNow();
+  const planner = new GangPlanner(state);
+  const decisions = decideSequence(state, pods, nowMs, planner);
+  return { pods: decisions, gangs: planner.describe(nowMs), nowMs, state };
+}
+
+function headOf(d: PodDecision): string {
+  if (d.boundTo) return `bound to ${d.boundTo}${d.releasedBy ? ` (held at the gang bind barrier until ${d.releasedBy} arrived)` : ''}`;
+  if (d.heldAtBarrier) return `held at the gang bind barrier on ${d.chosen} (fails when the barrier times out)`;
+  return `stays Pending: ${d.bindNote || d.reason}`;
+}
+
+function print(w: WhatIf, write: (s: string) => void): void {
+  for (const d of w.pods) {
+    write(`\npod ${d.pod}: ${headOf(d)}\n`);
     for (const n of d.nodes) write(`  ${n.verdict.padEnd(13)} ${n.node.padEnd(20)} ${n.reason}\n`);
+    for (const v of d.volumes) write(`  volume        ${v.claim}: ${formatBytes(v.bytes)} provisioned on ${v.node} ${v.vg} (${v.pv})\n`);
+  }
+  if (w.gangs.length) {
+    write('\ngangs:\n');
+    for (const g of w.gangs) write(`  ${g.gang}: ${g.phase}, ${g.members} members, min ${g.minAvailable ?? '?'}, planned ${g.planned}, at barrier ${g.atBarrier}, bound ${g.bound}${g.lastReason ? ` — ${g.lastReason}` : ''}\n`);
   }
 }
 
-/** The pods a manifest makes; its PersistentVolumeClaims join the state (unless the snapshot has them). */
-function manifestPods(state: ClusterState, manifest: string): PodModel[] {
-  const pods: PodModel[] = [];
-  for (const doc of parseAllDocuments(readFileSync(manifest, 'utf8'))) {
-    const o = doc.toJS() as Record<string, unknown> | null;
-    if (!o) continue;
-    if (o.kind === 'PersistentVolumeClaim') {
-      const pvc = toPvc(o);
-      if (pvc && !state.pvcs.has(`${pvc.namespace}/${pvc.name}`)) state.setPvc(pvc);
-      continue;
-    }
-    for (const p of expandWorkload(o)) {
-      const m = toPod(p);
-      if (m) pods.push(m);
-    }
+function readObjects(path: string, what: string): Obj[] {
+  try {
+    return snapshotObjects(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`${what} ${path}: ${(err as Error).message}`);
   }
-  return pods;
 }
 
 /** Runs `decide`; throws UsageError for bad arguments. */
@@ -50,22 +82,12 @@ export function runDecide(args: string[], write: (s: string) => void): number {
   if (!snapshot || !manifest) throw new UsageError('--snapshot and --manifest are required');
   const loaded = loadExtenderConfig(args, {});
   if (loaded.kind === 'invalid') throw new UsageError(loaded.errors.join('; '));
-  const state = new ClusterState(loaded.config.core);
-  loadSnapshotObjects(state, snapshotObjects(readFileSync(snapshot, 'utf8')));
-  const pods = manifestPods(state, manifest);
-  if (pods.length === 0) throw new UsageError(`${manifest} makes no pods (expected Pod, Deployment, Job, StatefulSet, TFJob, PyTorchJob)`);
-  const now = snapshotClock(state)();
-  const planner = new GangPlanner(state);
-  const decisions = decideSequence(state, pods, now, planner);
-  const gangs = planner.describe(now);
+  const w = decideWhatIf(loaded.config.core, readObjects(snapshot, 'snapshot'), readObjects(manifest, 'manifest'));
+  if (w.pods.length === 0) throw new UsageError(`${manifest} makes no pods (expected Pod, Deployment, Job, StatefulSet, TFJob, PyTorchJob)`);
   if (asJson) {
-    write(`${JSON.stringify({ pods: decisions, gangs }, null, 2)}\n`);
+    write(`${JSON.stringify({ pods: w.pods, gangs: w.gangs }, null, 2)}\n`);
     return 0;
   }
-  print(decisions, write);
-  if (gangs.length) {
-    write('\ngangs:\n');
-    for (const g of gangs) write(`  ${g.gang}: ${g.phase}, ${g.members} members, min ${g.minAvailable ?? '?'}, planned ${g.planned}, at barrier ${g.atBarrier}, bound ${g.bound}${g.lastReason ? ` — ${g.lastReason}` : ''}\n`);
-  }
+  print(w, write);
   return 0;
 }

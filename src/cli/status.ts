@@ -1,15 +1,19 @@
 // The `edge-gang status` view: each gang with members seen / min-available / bound and its last reason,
 // and each node's VolumeGroups with size, free space as a text bar and the age of the capacity report.
 // Gangs come from the extender's GET /debug/gangs when its URL is given (plans and barriers are only in
-// its memory), else from the pods' pod-group labels plus the latest gang Event per gang. Capacity always
+// its memory), else from the pods' pod-group labels (either gang dialect: core/dialects.ts, with the
+// PodGroups they name) plus the latest gang Event per gang. Capacity always
 // comes from the Node annotation edge-gang.io/vg-capacity.
 //
 // The functions that shape and render are pure (tested on objects); collectStatus does the I/O.
 
-import { CoreV1Api, KubeConfig, type CoreV1Event, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, type CoreV1Event, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { takeFlag, UsageError } from './args.js';
 import { parseCapacityReport } from '../wire/capacity.js';
-import { ANNOTATION_VG_CAPACITY, GANG_EVENTS, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_NAME } from '../wire/keys.js';
+import { ANNOTATION_VG_CAPACITY, GANG_EVENTS, LABEL_LOCAL_STORAGE, LABEL_POD_GROUP_NAME, LABEL_SCHEDULER_PLUGINS_POD_GROUP, PODGROUP_API } from '../wire/keys.js';
+import type { PodGroupModel, PodGroupRef } from '../core/model.js';
+import { groupKeyOf, podGroupKeyOf } from '../core/dialects.js';
+import { toPodGroup } from '../extender/convert.js';
 import type { GangConfig } from '../core/config.js';
 import { gangSpec, type GangMemberFacts } from '../core/gang/spec.js';
 import { defaultCoreConfig } from '../config/extender.js';
@@ -101,26 +105,35 @@ interface GangAcc {
   bound: number;
 }
 
+/** A member's PodGroup as the extender would resolve it: null podGroups = the cluster serves none. */
+function podGroupRef(ns: string, labels: Record<string, string>, podGroups: ReadonlyMap<string, PodGroupModel> | null): PodGroupRef | undefined {
+  const key = podGroupKeyOf({ namespace: ns, labels });
+  if (key === null) return undefined;
+  return podGroups === null ? 'no-crd' : podGroups.get(key) ?? 'missing';
+}
+
 /** Members by gang key from the pods' labels (finished and deleting pods are not members), and pod -> gang for Events. */
-function membersByGang(pods: readonly PodLike[]): { gangs: Map<string, GangAcc>; byPod: Map<string, string> } {
+function membersByGang(pods: readonly PodLike[], podGroups: ReadonlyMap<string, PodGroupModel> | null): { gangs: Map<string, GangAcc>; byPod: Map<string, string> } {
   const gangs = new Map<string, GangAcc>();
   /** Pod UID and namespace/name -> gang key, to attribute Events. */
   const byPod = new Map<string, string>();
   for (const p of pods) {
-    const name = p.metadata?.labels?.[LABEL_POD_GROUP_NAME];
-    if (!name) continue;
+    const ns = p.metadata?.namespace ?? 'default';
+    const labels = p.metadata?.labels ?? {};
+    const key = groupKeyOf({ namespace: ns, labels });
+    if (key === null) continue;
     const phase = p.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed' || p.metadata?.deletionTimestamp) continue;
-    const ns = p.metadata?.namespace ?? 'default';
-    const key = `${ns}/${name}`;
     let acc = gangs.get(key);
     if (!acc) {
       acc = { members: [], bound: 0 };
       gangs.set(key, acc);
     }
+    const podGroup = podGroupRef(ns, labels, podGroups);
     acc.members.push({
-      name: p.metadata?.name ?? '', labels: p.metadata?.labels ?? {}, annotations: p.metadata?.annotations ?? {},
+      name: p.metadata?.name ?? '', labels, annotations: p.metadata?.annotations ?? {},
       priority: p.spec?.priority ?? 0, creationMs: toDate(p.metadata?.creationTimestamp)?.getTime() ?? 0,
+      ...(podGroup !== undefined ? { podGroup } : {}),
     });
     if (p.spec?.nodeName) acc.bound++;
     if (p.metadata?.uid) byPod.set(`uid:${p.metadata.uid}`, key);
@@ -148,9 +161,11 @@ function latestGangEvents(events: readonly EventLike[], byPod: Map<string, strin
  * Gangs from pods' pod-group labels and the extender's Events on them. Finished pods (Succeeded, Failed)
  * and pods being deleted are not members, as in the extender, and the group's rules are the extender's
  * own (core/gang/spec.ts): a gang they refuse is invalid, with their reason when no Event says more.
+ * `podGroups`: the PodGroup objects the pods may name; null when the cluster does not serve PodGroups.
  */
-export function gangsFromPods(pods: readonly PodLike[], events: readonly EventLike[], rules: GangConfig = defaultCoreConfig().gang): GangStatus[] {
-  const { gangs, byPod } = membersByGang(pods);
+export function gangsFromPods(pods: readonly PodLike[], events: readonly EventLike[], rules: GangConfig = defaultCoreConfig().gang, podGroups: readonly unknown[] | null = []): GangStatus[] {
+  const byKey = podGroups === null ? null : new Map(podGroups.map(toPodGroup).filter((m): m is PodGroupModel => m !== null).map((m) => [`${m.namespace}/${m.name}`, m]));
+  const { gangs, byPod } = membersByGang(pods, byKey);
   const latest = latestGangEvents(events, byPod);
   const out: GangStatus[] = [];
   for (const [key, acc] of gangs) {
@@ -334,6 +349,30 @@ async function listAll<T>(page: (cont: string | undefined) => Promise<{ items: T
   return out;
 }
 
+/** Pods of either gang dialect (a pod with both labels once). */
+async function gangPods(core: CoreV1Api): Promise<V1Pod[]> {
+  const byUid = new Map<string, V1Pod>();
+  for (const label of [LABEL_POD_GROUP_NAME, LABEL_SCHEDULER_PLUGINS_POD_GROUP]) {
+    for (const p of await listAll((c) => core.listPodForAllNamespaces({ labelSelector: label, limit: 500, ...(c ? { _continue: c } : {}) }))) {
+      byUid.set(p.metadata?.uid ?? `${p.metadata?.namespace}/${p.metadata?.name}`, p);
+    }
+  }
+  return [...byUid.values()];
+}
+
+/** Every PodGroup; null when the cluster does not serve them (404), [] (with an error) when they could not be read. */
+async function listPodGroups(kc: KubeConfig, errors: string[]): Promise<unknown[] | null> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const { group, version, plural } = PODGROUP_API;
+  try {
+    return await listAll(async (c) => (await api.listClusterCustomObject({ group, version, plural, limit: 500, ...(c ? { _continue: c } : {}) })) as { items: unknown[]; metadata?: { _continue?: string } });
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return null;
+    errors.push(`podgroups: ${message(err)} (gangs naming a PodGroup are shown as waiting for it)`);
+    return [];
+  }
+}
+
 export async function collectStatus(opts: CollectOptions): Promise<ClusterStatus> {
   const errors: string[] = [];
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -352,9 +391,10 @@ export async function collectStatus(opts: CollectOptions): Promise<ClusterStatus
     } catch (err) {
       errors.push(`extender ${url}: ${message(err)}`);
     }
-  } else if (core) {
+  } else if (core && opts.kubeConfig) {
     try {
-      const pods = await listAll((c) => core.listPodForAllNamespaces({ labelSelector: LABEL_POD_GROUP_NAME, limit: 500, ...(c ? { _continue: c } : {}) }));
+      const pods = await gangPods(core);
+      const podGroups = await listPodGroups(opts.kubeConfig, errors);
       const namespaces = [...new Set(pods.map((p) => p.metadata?.namespace ?? 'default'))].sort();
       const events: CoreV1Event[] = [];
       for (const namespace of namespaces) {
@@ -364,7 +404,7 @@ export async function collectStatus(opts: CollectOptions): Promise<ClusterStatus
           errors.push(`events in ${namespace}: ${message(err)} (gangs are shown without their last reason)`);
         }
       }
-      gangs = gangsFromPods(pods, events);
+      gangs = gangsFromPods(pods, events, undefined, podGroups);
       gangSource = 'cluster';
     } catch (err) {
       errors.push(`pods: ${message(err)}`);

@@ -42,6 +42,8 @@ export interface ExtenderConfig {
   bind: BindBudget;
   /** The mutating webhook that marks the pods the extender decides (issue 12); null when off. */
   webhook: WebhookConfig | null;
+  /** The scheduler-plugins dialect on a live cluster (kube/podgroups.ts). */
+  podGroups: { discoveryMs: number; statusMs: number };
   core: CoreConfig;
 }
 
@@ -93,6 +95,8 @@ export const EXTENDER_FIELDS = {
   maxMinAvailable: { flag: 'max-min-available', env: 'EXTENDER_MAX_MIN_AVAILABLE', def: '10000', help: 'larger min-available is refused' },
   gangHeadAfterMs: { flag: 'gang-head-after-ms', env: 'EXTENDER_GANG_HEAD_AFTER_MS', def: '30000', help: 'a gang waiting this long blocks gangs ranked after it (starvation guard)' },
   planTtlMs: { flag: 'plan-ttl-ms', env: 'EXTENDER_PLAN_TTL_MS', def: '60000', help: 'a gang plan with no progress is released after this' },
+  podGroupDiscoveryMs: { flag: 'podgroup-discovery-ms', env: 'EXTENDER_PODGROUP_DISCOVERY_MS', def: '60000', help: 'while the API serves no PodGroups (scheduling.x-k8s.io/v1alpha1), discovery is asked again this often' },
+  podGroupStatusMs: { flag: 'podgroup-status-ms', env: 'EXTENDER_PODGROUP_STATUS_MS', def: '1000', help: 'a PodGroup status is written at most this often; 0 = no write-back' },
 } satisfies Record<string, Field>;
 
 export type ConfigResult<T> = { kind: 'ok'; config: T } | { kind: 'invalid'; errors: string[] };
@@ -236,12 +240,13 @@ export function loadExtenderConfig(argv: readonly string[], env: Record<string, 
   errors.push(...bindBudgetErrors(bind));
   const core = readCore(get, int, readGang(int, bind, errors), errors);
   const webhook = readWebhook(get, errors);
+  const podGroups = { discoveryMs: int('podGroupDiscoveryMs', 1000, 24 * 3_600_000), statusMs: int('podGroupStatusMs', 0, 3_600_000) };
   if (errors.length > 0) return { kind: 'invalid', errors };
   return {
     kind: 'ok',
     config: deepFreeze({
       host: get('host'), port, kubeconfig: get('kubeconfig'), snapshot: get('snapshot'), logLevel: get('logLevel'),
-      bodyLimitBytes, keepAliveTimeoutMs, tlsCertFile, tlsKeyFile, tlsClientCaFile, bind, webhook, core,
+      bodyLimitBytes, keepAliveTimeoutMs, tlsCertFile, tlsKeyFile, tlsClientCaFile, bind, webhook, podGroups, core,
     }),
   };
 }

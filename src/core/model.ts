@@ -76,7 +76,34 @@ export interface PodModel {
   gated?: boolean;
   /** The message of the pod's PodScheduled=False condition (the scheduler's last refusal); '' or absent when none. */
   unschedulableMessage?: string;
+  /** status.phase ('Pending', 'Running', ...); absent when the source did not say. */
+  phase?: string;
+  /**
+   * The PodGroup its scheduling.x-k8s.io/pod-group label names, as ClusterState knows it: set by the
+   * state (never by the converter), absent on pods without the label. See PodGroupRef.
+   */
+  podGroup?: PodGroupRef;
 }
+
+/** A scheduler-plugins PodGroup (scheduling.x-k8s.io/v1alpha1): the gang parameters of the pods that name it. */
+export interface PodGroupModel {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** spec.minMember; 0 when absent (the CRD's minimum is 1: such a group is refused). */
+  minMember: number;
+  /** spec.scheduleTimeoutSeconds; null when absent. */
+  scheduleTimeoutSeconds: number | null;
+  /** spec.minResources, parsed like requests (cpu in millicores). */
+  minResources: Resources;
+  creationMs: number;
+}
+
+/**
+ * What a pod's PodGroup label resolves to: the PodGroup, or why there is none ('missing': not created
+ * (yet); 'no-crd': the cluster does not serve PodGroups, so none can exist).
+ */
+export type PodGroupRef = PodGroupModel | 'missing' | 'no-crd';
 
 export interface PvcModel {
   namespace: string;

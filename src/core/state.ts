@@ -5,53 +5,16 @@
 
 import type { CoreConfig } from './config.js';
 import { addResources } from './fit.js';
-import { LABEL_POD_GROUP_NAME } from '../wire/keys.js';
-import { claimKey, type NodeModel, type PodModel, type PvcModel, type PvModel, type Resources, type StorageClassModel } from './model.js';
+import { groupKeyOf, PodGroupIndex } from './dialects.js';
+import { claimKey, type NodeModel, type PodGroupModel, type PodModel, type PvcModel, type PvModel, type Resources, type StorageClassModel } from './model.js';
+import { VgSums, type VgUsage, type VolumeItem } from './vg-sums.js';
 
-interface VolumeItem {
-  node: string;
-  vg: string;
-  bytes: number;
-}
+export { groupKeyOf } from './dialects.js';
+export type { VgUsage } from './vg-sums.js';
 
 interface Reservation extends VolumeItem {
   podUid: string;
   expiresAtMs: number;
-}
-
-/** Sums per node and VG. */
-class VgSums {
-  private readonly byNode = new Map<string, Map<string, number>>();
-  add(item: VolumeItem, sign: 1 | -1): void {
-    let m = this.byNode.get(item.node);
-    if (!m) {
-      m = new Map();
-      this.byNode.set(item.node, m);
-    }
-    const next = (m.get(item.vg) ?? 0) + sign * item.bytes;
-    if (next === 0) m.delete(item.vg);
-    else m.set(item.vg, next);
-    if (m.size === 0) this.byNode.delete(item.node);
-  }
-  get(node: string, vg: string): number {
-    return this.byNode.get(node)?.get(vg) ?? 0;
-  }
-}
-
-export interface VgUsage {
-  /** Bytes of PVs on this VG (provisioned), from the PV informer. */
-  provisionedBytes: number;
-  /** PVs provisioned after the given time (not yet visible in a report taken then). */
-  provisionedSinceBytes: number;
-  /** Claims placed here by the scheduler (selected-node) but not provisioned yet. */
-  selectedBytes: number;
-  /** Reservations this extender made at filter and nothing has confirmed yet. */
-  reservedBytes: number;
-}
-
-export function groupKeyOf(pod: PodModel): string | null {
-  const name = pod.labels[LABEL_POD_GROUP_NAME];
-  return name ? `${pod.namespace}/${name}` : null;
 }
 
 export class ClusterState {
@@ -63,6 +26,8 @@ export class ClusterState {
   readonly storageClasses = new Map<string, StorageClassModel>();
   /** group key "ns/name" -> uids of its member pods. */
   readonly groups = new Map<string, Set<string>>();
+  /** scheduler-plugins PodGroups, and the pods naming each (core/dialects.ts). */
+  readonly podGroups = new PodGroupIndex();
 
   private readonly used = new Map<string, Resources>();
   private readonly pvItems = new Map<string, VolumeItem & { createdMs: number }>();
@@ -79,6 +44,7 @@ export class ClusterState {
    * Bumped whenever capacity may have grown (a bound pod left, a node changed, a hold or reservation
    * was dropped, a claim or volume went away). A search that failed at one value fails again until it
    * changes; binding pods and adding pending ones do not bump it, so a busy cluster keeps the cache.
+   * A PodGroup's spec changing bumps it too: its gang's rules changed, so the answer may differ.
    */
   freedVersion = 0;
 
@@ -126,7 +92,8 @@ export class ClusterState {
 
   // ---- pods ----
 
-  setPod(pod: PodModel): void {
+  setPod(given: PodModel): void {
+    const pod = this.podGroups.resolve(given);
     const prev = this.pods.get(pod.uid);
     if (prev) this.unaccountPod(prev);
     const staleUid = this.podUidByKey.get(`${pod.namespace}/${pod.name}`);
@@ -167,6 +134,7 @@ export class ClusterState {
       this.releaseReservationsOf(pod.uid, false);
       this.releaseHold(pod.uid, false);
     }
+    this.podGroups.index(pod, 1);
     const g = groupKeyOf(pod);
     if (g) {
       let s = this.groups.get(g);
@@ -188,6 +156,7 @@ export class ClusterState {
         if (Object.keys(u).length === 0) this.used.delete(pod.nodeName);
       }
     }
+    this.podGroups.index(pod, -1);
     const g = groupKeyOf(pod);
     if (g) {
       const s = this.groups.get(g);
@@ -201,6 +170,34 @@ export class ClusterState {
     const pod = this.pods.get(uid);
     if (!pod || pod.nodeName === nodeName) return;
     this.setPod({ ...pod, nodeName });
+  }
+
+  // ---- scheduler-plugins PodGroups: their members see a change at once ----
+
+  /** Stores the PodGroup; true when its spec is new or changed (not for a status-only update). */
+  setPodGroup(pg: PodGroupModel): boolean {
+    return this.refreshPodGroups(this.podGroups.set(pg));
+  }
+
+  deletePodGroup(namespace: string, name: string): void {
+    this.refreshPodGroups(this.podGroups.delete(namespace, name));
+  }
+
+  /** Whether the cluster serves PodGroups (their CRD exists); false forgets every PodGroup. */
+  setPodGroupsServed(served: boolean): void {
+    this.refreshPodGroups(this.podGroups.setServed(served));
+  }
+
+  private refreshPodGroups(keys: readonly string[]): boolean {
+    if (keys.length === 0) return false;
+    this.freedVersion++;
+    for (const key of keys) {
+      for (const uid of this.podGroups.membersOf(key)) {
+        const p = this.pods.get(uid);
+        if (p) this.pods.set(uid, this.podGroups.resolve(p));
+      }
+    }
+    return true;
   }
 
   // ---- resources held for gang plans ----
@@ -422,6 +419,7 @@ export class ClusterState {
       pvs: this.pvs.size,
       storageclasses: this.storageClasses.size,
       groups: this.groups.size,
+      podgroups: this.podGroups.size,
       reservations: this.reservations.size,
       holds: this.held.size,
     };

@@ -14,10 +14,12 @@ import { buildServer, closeWithin } from './http/routes.js';
 import { createExtenderMetrics, type ExtenderMetrics } from './metrics.js';
 import { startLiveCluster } from './kube/cluster.js';
 import { GangEventRecorder } from './kube/events.js';
-import { loadSnapshotFile, loadSnapshotObjects, snapshotBinder, snapshotClock } from './snapshot.js';
+import { loadSnapshotObjects, snapshotBinder, snapshotClock, snapshotObjects, type SnapshotLoad } from './snapshot.js';
+import { toPodGroup } from './convert.js';
 import { BindBarrier } from './barrier.js';
 import { ExtenderService } from './service.js';
 import type { Binder, Clock, EventSink, Readiness, Requeuer } from './ports.js';
+import type { PodRef } from '../core/gang/planner.js';
 import { PodRequeuer } from './kube/requeue.js';
 import type { RunningWebhook } from './webhook/run.js';
 import type { CertStatus } from './webhook/tls/types.js';
@@ -44,11 +46,12 @@ export interface ExtenderAppOptions {
   processMetrics?: boolean;
   /** Serve these Kubernetes objects, as snapshot mode serves a file's (tests, benches). */
   objects?: Record<string, unknown>[];
-  /** Replace the source's binder, clock, readiness or requeuer (tests). */
+  /** Replace the source's binder, clock, readiness, requeuer or Event sink (tests). */
   binder?: Binder;
   clock?: Clock;
   readiness?: () => Readiness;
   requeuer?: Requeuer;
+  events?: EventSink;
   /** Run the barrier sweep on a timer (default); tests may call service.tick themselves. */
   timers?: boolean;
 }
@@ -68,11 +71,43 @@ const NO_REQUEUES: Requeuer = { requeue: () => undefined };
 /** How long open requests may finish on close before their connections are dropped. */
 const CLOSE_GRACE_MS = 2000;
 
-function snapshotSource(state: ClusterState, config: ExtenderConfig, logger: Logger, objects?: Record<string, unknown>[]): Source {
-  const load = objects ? loadSnapshotObjects(state, objects) : loadSnapshotFile(state, config.snapshot);
-  const what = objects ? `${objects.length} objects in memory` : `snapshot ${config.snapshot}`;
+/**
+ * PodGroups of a snapshot, for as long as loadSnapshotObjects (snapshot.ts) does not load them itself:
+ * they are then reported there as ignored, and loaded here.
+ */
+function loadPodGroups(state: ClusterState, objects: Record<string, unknown>[], load: SnapshotLoad): void {
+  const ignored = load.ignored.PodGroup ?? 0;
+  if (ignored === 0) return;
+  let n = 0;
+  for (const o of objects) {
+    const pg = o.kind === 'PodGroup' ? toPodGroup(o) : null;
+    if (!pg) continue;
+    state.setPodGroup(pg);
+    n++;
+  }
+  if (n === ignored) delete load.ignored.PodGroup;
+  else load.ignored.PodGroup = ignored - n;
+  if (n > 0) load.counts.PodGroup = (load.counts.PodGroup ?? 0) + n;
+}
+
+function snapshotSource(state: ClusterState, config: ExtenderConfig, logger: Logger, given?: Record<string, unknown>[]): Source {
+  const objects = given ?? snapshotObjects(readFileSync(config.snapshot, 'utf8'));
+  const load = loadSnapshotObjects(state, objects);
+  loadPodGroups(state, objects, load);
+  const what = given ? `${objects.length} objects in memory` : `snapshot ${config.snapshot}`;
   logger.info({ snapshot: what, ...load }, 'serving from snapshot');
-  return { kubeConfig: null, binder: snapshotBinder, readiness: () => ({ ready: true, reason: what }), clock: snapshotClock(state), events: NO_EVENTS, requeuer: NO_REQUEUES, stop: () => undefined };
+  const clock = snapshotClock(state);
+  return { kubeConfig: null, binder: snapshotBinder(state, clock), readiness: () => ({ ready: true, reason: what }), clock, events: NO_EVENTS, requeuer: NO_REQUEUES, stop: () => undefined };
+}
+
+/** Pending members of a gang whose PodGroup changed: kube-scheduler may hold them as unschedulable since our last refusal. */
+function pendingMembers(state: ClusterState, key: string, serves: (name: string) => boolean): PodRef[] {
+  const out: PodRef[] = [];
+  for (const uid of state.groups.get(key) ?? []) {
+    const p = state.pods.get(uid);
+    if (p && !p.nodeName && !p.deleting && !p.terminal && serves(p.schedulerName)) out.push({ uid, namespace: p.namespace, name: p.name });
+  }
+  return out;
 }
 
 function liveSource(state: ClusterState, config: ExtenderConfig, logger: Logger, metrics: ExtenderMetrics, given?: KubeConfig): Source {
@@ -83,8 +118,13 @@ function liveSource(state: ClusterState, config: ExtenderConfig, logger: Logger,
     if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
     else kc.loadFromDefault();
   }
-  const live = startLiveCluster(kc, state, logger, config.bind.bindingTimeoutMs);
-  return { kubeConfig: kc, binder: live.binder, readiness: live.readiness, clock: Date.now, events: new GangEventRecorder(kc, state, logger), requeuer: new PodRequeuer(kc, logger, onRequeue), stop: live.stop };
+  const requeuer = new PodRequeuer(kc, logger, onRequeue);
+  const servesScheduler = (name: string): boolean => config.core.schedulerNames.includes(name);
+  const live = startLiveCluster(kc, state, logger, config.bind.bindingTimeoutMs, {
+    ...config.podGroups, servesScheduler,
+    onChange: (key) => requeuer.requeue(pendingMembers(state, key, servesScheduler)),
+  });
+  return { kubeConfig: kc, binder: live.binder, readiness: live.readiness, clock: Date.now, events: new GangEventRecorder(kc, state, logger), requeuer, stop: live.stop };
 }
 
 function httpsOf(config: ExtenderConfig): { https?: { cert: Buffer; key: Buffer; ca?: Buffer } } {
@@ -113,7 +153,7 @@ export function createExtenderApp(config: ExtenderConfig, logger: Logger, opts: 
     onBarrierTimeout: () => metrics.gangBarrierTimeouts.inc(),
   });
   service = new ExtenderService({
-    state, planner, barrier, binder: opts.binder ?? source.binder, readiness, events: source.events, requeuer, clock, metrics, logger,
+    state, planner, barrier, binder: opts.binder ?? source.binder, readiness, events: opts.events ?? source.events, requeuer, clock, metrics, logger,
     bindLagGraceMs: config.bind.lagGraceMs,
   });
   const app = buildServer(service, { logger, metrics, bodyLimitBytes: config.bodyLimitBytes, keepAliveTimeoutMs: config.keepAliveTimeoutMs, ...httpsOf(config) });

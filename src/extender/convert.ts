@@ -3,13 +3,13 @@
 // and a node's capacity annotation that cannot be parsed is kept as a `problem` reason.
 
 import type {
-  NodeCapacity, NodeModel, NodeSelectorTerm, PodModel, PvcModel, PvModel, Resources, StorageClassModel, Taint, Toleration, VgCapacity,
+  NodeCapacity, NodeModel, NodeSelectorTerm, PodGroupModel, PodModel, PvcModel, PvModel, Resources, StorageClassModel, Taint, Toleration, VgCapacity,
 } from '../core/model.js';
 import { addResources } from '../core/fit.js';
 import { parseQuantity } from '../core/quantity.js';
 import { parseAlibabaTopology, parseCapacityReport } from '../wire/capacity.js';
 import {
-  ANNOTATION_ALIBABA_STORAGE_TOPOLOGY, ANNOTATION_DEFAULT_STORAGE_CLASS, ANNOTATION_DEFAULT_STORAGE_CLASS_BETA, ANNOTATION_SELECTED_NODE, ANNOTATION_SELECTED_NODE_BETA, ANNOTATION_VG_CAPACITY, DEFAULT_SCHEDULER_NAME, RESOURCE_SCHEDULING_MARK, STORAGE_CLASS_VG_PARAMETER,
+  ANNOTATION_ALIBABA_STORAGE_TOPOLOGY, ANNOTATION_DEFAULT_STORAGE_CLASS, ANNOTATION_DEFAULT_STORAGE_CLASS_BETA, ANNOTATION_SELECTED_NODE, ANNOTATION_SELECTED_NODE_BETA, ANNOTATION_VG_CAPACITY, DEFAULT_SCHEDULER_NAME, PODGROUP_API, RESOURCE_SCHEDULING_MARK, STORAGE_CLASS_VG_PARAMETER,
 } from '../wire/keys.js';
 import { arr, obj, str, strMap, type Obj } from './json.js';
 
@@ -119,6 +119,7 @@ export function toPod(raw: unknown): PodModel | null {
     deleting: meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null,
     gated: arr(spec.schedulingGates).length > 0,
     unschedulableMessage: unschedulableMessage(status),
+    ...(phase ? { phase } : {}),
   };
 }
 
@@ -242,4 +243,24 @@ export function toStorageClass(raw: unknown): StorageClassModel | null {
   };
 }
 
-export type Kind = 'Node' | 'Pod' | 'PersistentVolumeClaim' | 'PersistentVolume' | 'StorageClass';
+/** A scheduler-plugins PodGroup (scheduling.x-k8s.io/v1alpha1); null for another kind or one without a name. */
+export function toPodGroup(raw: unknown): PodGroupModel | null {
+  const o = obj(raw);
+  if (o.kind !== undefined && o.kind !== PODGROUP_API.kind) return null;
+  const meta = obj(o.metadata);
+  const spec = obj(o.spec);
+  const name = str(meta.name);
+  if (!name) return null;
+  const whole = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) ? v : null);
+  return {
+    namespace: str(meta.namespace) || 'default',
+    name,
+    uid: str(meta.uid),
+    minMember: whole(spec.minMember) ?? 0,
+    scheduleTimeoutSeconds: whole(spec.scheduleTimeoutSeconds),
+    minResources: resourceList(spec.minResources),
+    creationMs: timeMs(meta.creationTimestamp),
+  };
+}
+
+export type Kind = 'Node' | 'Pod' | 'PersistentVolumeClaim' | 'PersistentVolume' | 'StorageClass' | 'PodGroup';

@@ -19,6 +19,8 @@ import {
   LABEL_LOCAL_STORAGE,
   LABEL_POD_GROUP_MIN_AVAILABLE,
   LABEL_POD_GROUP_NAME,
+  LABEL_SCHEDULER_PLUGINS_POD_GROUP,
+  PODGROUP_API,
   RESOURCE_GPU,
   STORAGE_CLASS_VG_PARAMETER,
 } from '../wire/keys.js';
@@ -214,6 +216,10 @@ export class PodBuilder extends MetadataBuilder {
   group(name: string, minAvailable: number | string): this {
     return this.label(LABEL_POD_GROUP_NAME, name).label(LABEL_POD_GROUP_MIN_AVAILABLE, String(minAvailable));
   }
+  /** The scheduler-plugins dialect: the label naming a PodGroup (makePodGroup) in the pod's namespace. */
+  podGroup(name: string): this {
+    return this.label(LABEL_SCHEDULER_PLUGINS_POD_GROUP, name);
+  }
   /** spec.priority, as the Priority admission plugin resolves it; for read-side objects (the API refuses it on create without a class). */
   priority(p: number): this {
     this.priorityValue = p;
@@ -379,5 +385,25 @@ export function makeLocalStorageClass(name = DEFAULT_LOCAL_STORAGE_CLASS, vgName
     reclaimPolicy: 'Delete',
     volumeBindingMode: 'WaitForFirstConsumer',
     allowVolumeExpansion: true,
+  };
+}
+
+/** A scheduler-plugins PodGroup (scheduling.x-k8s.io/v1alpha1), as training-operator creates one; uid and creationTimestamp as the API server sets them. */
+export function makePodGroup(
+  name: string,
+  minMember: number,
+  opts: { ns?: string; scheduleTimeoutSeconds?: number; minResources?: Record<string, string>; status?: Record<string, unknown> } = {},
+): Record<string, unknown> {
+  const ns = opts.ns ?? 'default';
+  return {
+    apiVersion: `${PODGROUP_API.group}/${PODGROUP_API.version}`,
+    kind: PODGROUP_API.kind,
+    metadata: { name, namespace: ns, uid: `uid-pg-${ns}-${name}`, creationTimestamp: BUILT_AT, resourceVersion: '1' },
+    spec: {
+      minMember,
+      ...(opts.scheduleTimeoutSeconds !== undefined ? { scheduleTimeoutSeconds: opts.scheduleTimeoutSeconds } : {}),
+      ...(opts.minResources ? { minResources: { ...opts.minResources } } : {}),
+    },
+    ...(opts.status ? { status: { ...opts.status } } : {}),
   };
 }

@@ -1,5 +1,5 @@
-// The demo's real node agent: node-resource-manager for edge-0 on three loop devices, when the demo
-// runs as root with lvm2. The VG name is unique per run, so nothing on the host is touched.
+// The local cluster's real node agent: node-resource-manager for edge-0 on three loop devices, when the
+// demo or `npm run up` runs as root with lvm2. The VG name is unique per run, so nothing on the host is touched.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -13,10 +13,17 @@ export class DemoAgent {
   private child: ChildProcess | undefined;
   /** Why the agent does not run (when start() returned null). */
   skipReason = '';
+  /** The VG and loop devices of the running agent (for `npm run up`'s session file). */
+  info: { vgName: string; devices: string[]; labDir: string } | undefined;
 
   /** True once start() has started the agent. */
   get started(): boolean {
     return this.child !== undefined;
+  }
+
+  /** The agent's PID while it runs. */
+  get pid(): number | undefined {
+    return this.child?.exitCode === null ? this.child.pid : undefined;
   }
 
   /** Builds the loop devices and the seed's ConfigMap, starts the agent; null (and skipReason) without root or lvm2. */
@@ -40,6 +47,7 @@ export class DemoAgent {
       '--kubeconfig', s.cp.kubeconfigPath, '--node-name', 'edge-0', '--state-dir', resolve(lab.dir, 'state'),
       '--metrics-port', '0', '--resync-interval-ms', '5000', '--heartbeat-interval-ms', '30000', '--log-level', 'error',
     ], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    this.info = { vgName, devices, labDir: lab.dir };
     return { vgName, devices };
   }
 

@@ -68,7 +68,7 @@ const tfJobRows = async (core: CoreV1Api) => podRows(await listPods(core, NS, `t
 async function gangPending(s: Stack, out: Out): Promise<string> {
   const { core } = s;
   out('  Nodes: gpu-0 (2 GPUs), gpu-1 (2 GPUs): 4 GPUs in all.');
-  await createNodes(core, [makeNode('gpu-0').gpus(2), makeNode('gpu-1').gpus(2)]);
+  await createNodes(core, [gpuNode('gpu-0'), gpuNode('gpu-1')]);
   out(`  Creating the TFJob's 5 pods, labelled pod-group.scheduling.sigs.k8s.io/name=${TFJOB_NAME}, min-available="${TFJOB_MIN_AVAILABLE}":`);
   out(`    ${TFJOB_NAME}-ps-0 asks for cpu 1; ${TFJOB_NAME}-worker-0..3 ask for nvidia.com/gpu 2 each (8 GPUs).`);
   await createPods(core, tfJobPods(NS, { gang: true }));
@@ -101,7 +101,7 @@ export async function gangStory(s: Stack, out: Out): Promise<GangResult> {
   out();
   out('  Adding gpu-2 and gpu-3 (2 GPUs each): 8 GPUs in all.');
   const added = Date.now();
-  await createNodes(s.core, [makeNode('gpu-2').gpus(2), makeNode('gpu-3').gpus(2)]);
+  await createNodes(s.core, [gpuNode('gpu-2'), gpuNode('gpu-3')]);
   const firstSeen = new Map<string, number>();
   const after = await waitFor(async () => {
     const rows = await tfJobRows(s.core);
@@ -159,23 +159,40 @@ export interface LvmResult {
 
 const EDGE_NODES = ['edge-0', 'edge-1', 'edge-2'];
 
-/** Three edge workers: edge-0 with the real node agent when it can run, else simulated reports. Returns the VG's name. */
-async function edgeNodes(s: Stack, out: Out, agent: DemoAgent): Promise<string> {
-  const { core } = s;
+/** A GPU node of story 1 (the demo adds gpu-0/1, then gpu-2/3; `npm run up` creates all four). */
+export const gpuNode = (name: string) => makeNode(name).gpus(2);
+
+/**
+ * The three edge workers of story 2 (also `npm run up`'s): edge-0 with the real node agent when it can run,
+ * else a simulated 10Gi report; edge-1 without the VG (vg-ssd only); edge-2 with 20Mi free.
+ */
+export async function createEdgeWorkers(s: Stack, agent: DemoAgent): Promise<{ vgName: string; real: { vgName: string; devices: string[] } | null }> {
   const edge = (name: string) => makeNode(name).label(LABEL_EDGE_WORKER, 'true').label(LABEL_LOCAL_STORAGE, 'true');
   const real = await agent.start(s);
   const vgName = real?.vgName ?? DEFAULT_VG_NAME;
-  await createNodes(core, [
+  await createNodes(s.core, [
     real ? edge('edge-0').label('kubernetes.io/storagetype', 'lvm') : edge('edge-0').capacityReport([{ name: vgName, sizeBytes: 10 * GiB }]),
     edge('edge-1').capacityReport([{ name: 'vg-ssd', sizeBytes: 10 * GiB }]),
     edge('edge-2').capacityReport([{ name: vgName, sizeBytes: 1 * GiB, freeBytes: 20 * MiB }]),
   ]);
+  return { vgName, real };
+}
+
+/** Waits until node-resource-manager has built the VG and published edge-0's report. */
+export async function waitForAgentReport(core: CoreV1Api, vgName: string): Promise<void> {
+  await waitFor(async () => (await vgTable(core, ['edge-0'], vgName))[0]?.text.startsWith(vgName), 60_000, 'node-resource-manager to build the VG and publish its report');
+}
+
+/** Story 2's edge workers, told. Returns the VG's name. */
+async function edgeNodes(s: Stack, out: Out, agent: DemoAgent): Promise<string> {
+  const { core } = s;
+  const { vgName, real } = await createEdgeWorkers(s, agent);
   out(`  Three edge workers, all labelled ${LABEL_EDGE_WORKER}=true and ${LABEL_LOCAL_STORAGE}=true.`);
   if (real) {
     out(`  edge-0 is this machine: node-resource-manager runs for it on three loop devices (${real.devices.join(', ')}),`);
     out(`  reading ConfigMap kube-system/node-resource-topo (seed shape, VG ${vgName}, key kubernetes.io/storagetype In lvm).`);
     out('  edge-1 and edge-2 have simulated reports: one machine can only be one node.');
-    await waitFor(async () => (await vgTable(core, ['edge-0'], vgName))[0]?.text.startsWith(vgName), 60_000, 'node-resource-manager to build the VG and publish its report');
+    await waitForAgentReport(core, vgName);
     out(`  node-resource-manager ran pvcreate x3 and vgcreate, and published edge-0's report:`);
   } else {
     out(`  Capacity reports are SIMULATED (${agent.skipReason}); run the demo as root with lvm2 installed to see`);

@@ -6,6 +6,34 @@ export const LABEL_POD_GROUP_NAME = 'pod-group.scheduling.sigs.k8s.io/name';
 /** Pod label with the group's min-available, a decimal integer string (seed 002, 5.3.1). */
 export const LABEL_POD_GROUP_MIN_AVAILABLE = 'pod-group.scheduling.sigs.k8s.io/min-available';
 
+/**
+ * Pod label of the scheduler-plugins dialect: names a PodGroup (scheduling.x-k8s.io/v1alpha1) in the pod's
+ * namespace, which carries minMember, minResources and scheduleTimeoutSeconds. Kubeflow training-operator
+ * v1.8/1.9 and Trainer v2 set it with --gang-scheduler-name=scheduler-plugins (apis/scheduling/v1alpha1
+ * PodGroupLabel in sigs.k8s.io/scheduler-plugins).
+ */
+export const LABEL_SCHEDULER_PLUGINS_POD_GROUP = 'scheduling.x-k8s.io/pod-group';
+/** The PodGroup custom resource of scheduler-plugins: API group, version, plural, kind, CRD name. */
+export const PODGROUP_API = {
+  group: 'scheduling.x-k8s.io',
+  version: 'v1alpha1',
+  plural: 'podgroups',
+  kind: 'PodGroup',
+  crd: 'podgroups.scheduling.x-k8s.io',
+} as const;
+/**
+ * The PodGroup phases the extender writes (status.phase), as scheduler-plugins v0.35 defines them
+ * (apis/scheduling/v1alpha1/types.go). Unknown is never written (see core/gang/podgroup.ts).
+ */
+export const PODGROUP_PHASES = {
+  pending: 'Pending',
+  scheduling: 'Scheduling',
+  running: 'Running',
+  finished: 'Finished',
+  failed: 'Failed',
+} as const;
+export type PodGroupPhase = (typeof PODGROUP_PHASES)[keyof typeof PODGROUP_PHASES];
+
 /** Our own annotations live under this prefix. */
 export const ANNOTATION_PREFIX = 'edge-gang.io/';
 /** Pod annotation: seconds the bind barrier waits for the rest of the gang (overrides the default). */

@@ -441,3 +441,20 @@ describe('contention and starvation', () => {
     expect(r.json.NodeNames).toHaveLength(1);
   });
 });
+
+describe('a member left out of the plan its own filter made', () => {
+  it('waits for the planned members instead of being steered to no node', async () => {
+    // Two 2-CPU nodes, three 1500m members, min-available 2: the plan takes two, one is left out.
+    const pods = ['x', 'a', 'b'].map((n) => makePod(n).cpu('1500m').group('g', 2).build());
+    const t = testExtender([makeNode('n-0').cpu('2').build(), makeNode('n-1').cpu('2').build(), ...pods]);
+    const results = [];
+    for (const p of pods) results.push((await filter(t, p)).json);
+    const steered = results.filter((r) => r.NodeNames.length === 1);
+    const waiting = results.filter((r) => r.NodeNames.length === 0);
+    expect(steered).toHaveLength(2);
+    expect(waiting).toHaveLength(1);
+    expect(Object.values(waiting[0].FailedAndUnresolvableNodes)).toEqual(['gang default/g: waiting for the planned members to bind', 'gang default/g: waiting for the planned members to bind']);
+    expect(t.state.sizes().holds).toBe(2);
+    expect([...t.state.nodesWithHolds().keys()].sort()).toEqual(['n-0', 'n-1']);
+  });
+});

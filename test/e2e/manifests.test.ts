@@ -10,15 +10,14 @@
 //  5. `edge-gang status` reports the gang and the VolumeGroup.
 // Pure checks of the same files (flags, roles vs code, docs) are in test/manifests/.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { get as httpsGet } from 'node:https';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AdmissionregistrationV1Api, AuthorizationV1Api, CoordinationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AuthorizationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
 import { createExtenderApp, type ExtenderApp } from '../../src/extender/assemble.js';
 import { collectStatus, renderStatus } from '../../src/cli/status.js';
 import { NrmKube } from '../../src/agent/adapters/kube.js';
@@ -28,8 +27,7 @@ import { ANNOTATION_VG_CAPACITY, LABEL_LOCAL_STORAGE, TOPO_CONFIGMAP_NAME, TOPO_
 import { parseCapacityReport } from '../../src/wire/capacity.js';
 import { RawKube, describeObject, parseManifests, type KubeObject } from '../harness/apply.js';
 import { startControlPlane, type ControlPlane } from '../../src/localcluster/controlplane.js';
-import { freePort } from '../../src/localcluster/net.js';
-import { patchSchedulerConfig } from '../../src/localcluster/scheduler-config.js';
+import { startSecondaryScheduler, type SecondarySetup } from '../support/secondary-scheduler.js';
 import { GiB, makeCapacityReport, makeNode, makePod, makePvc } from '../../src/localcluster/builders.js';
 import { createNodes, createPods, createPvc, waitFor } from '../../src/localcluster/objects.js';
 import { startFakeProvisioner, type FakeProvisioner } from '../../src/localcluster/provisioner.js';
@@ -100,17 +98,6 @@ function tfJobPods(job: KubeObject): KubeObject[] {
 const sa = (user: string) => ({ name: user, groups: serviceAccountGroups('kube-system') });
 const silentAgentLog: AgentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
-function httpsStatus(url: string): Promise<number> {
-  return new Promise((res) => {
-    const req = httpsGet(url, { rejectUnauthorized: false, timeout: 2000 }, (r) => {
-      r.resume();
-      res(r.statusCode ?? 0);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => res(0));
-  });
-}
-
 const boundCount = async (core: CoreV1Api, names: string[]): Promise<number> => {
   const pods = (await core.listNamespacedPod({ namespace: 'default' })).items;
   return pods.filter((p: V1Pod) => names.includes(p.metadata?.name ?? '') && p.spec?.nodeName).length;
@@ -126,8 +113,7 @@ describe('shipped manifests on a real API server with RBAC', () => {
   let ext: ExtenderApp | undefined;
   let extenderUrl = '';
   let provisioner: FakeProvisioner | undefined;
-  let secondary: ChildProcess | undefined;
-  let secondaryReaper: ChildProcess | undefined;
+  let secondary: SecondarySetup | undefined;
   const tmp = mkdtempSync(join(tmpdir(), 'gang-manifests-'));
   const auditLog = join(tmp, 'audit.log');
   const plane = (): ControlPlane => {
@@ -164,13 +150,7 @@ describe('shipped manifests on a real API server with RBAC', () => {
   });
 
   afterAll(async () => {
-    if (secondary && secondary.exitCode === null && secondary.signalCode === null) {
-      const exited = new Promise((r) => secondary?.once('exit', r));
-      secondary.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-      if (secondary.exitCode === null && secondary.signalCode === null) secondary.kill('SIGKILL');
-    }
-    secondaryReaper?.kill('SIGKILL');
+    await secondary?.stop();
     await ext?.close();
     await provisioner?.stop();
     await cp?.stop();
@@ -397,62 +377,13 @@ describe('shipped manifests on a real API server with RBAC', () => {
     for (const o of objects) await raw.apply(o);
     await expectAccess(SECONDARY_SCHEDULER_USER, SECONDARY_SCHEDULER_CALLS, SECONDARY_SCHEDULER_DENIED);
 
-    // The sidecar, with the Deployment's own extender arguments (only the port is free-chosen here).
-    const dep = objects.find((o) => o.kind === 'Deployment') as any;
-    const containers = dep.spec.template.spec.containers as { name: string; command: string[] }[];
-    const sidecarArgs = (containers.find((c) => c.name === 'extender')?.command ?? []).slice(2);
-    // The overlay's webhook configuration (scheduler name edge-gang-scheduler) on loopback, served by the sidecar.
-
-    const webhook = await registerLocalWebhook(plane().kubeConfig, { schedulerName: 'edge-gang-scheduler' });
-    const loaded = loadExtenderConfig([...sidecarArgs, '--port', '0', ...webhook.extenderArgs], {});
-    if (loaded.kind !== 'ok') throw new Error(loaded.errors.join('; '));
-    const saKube = plane().kubeConfigFor(SECONDARY_SCHEDULER_USER);
-    ext = createExtenderApp(loaded.config, pino({ level: 'warn', base: { component: 'extender-sidecar' } }), { kubeConfig: saKube.kubeConfig });
-    extenderUrl = await ext.listen();
-    const app = ext;
-    await waitFor(() => app.readiness().ready, 60_000, `sidecar readiness (${app.readiness().reason})`);
-    await waitForCaBundle(plane().kubeConfig);
-
-    // kube-scheduler with the generated ConfigMap's configuration. Only what a loopback test must change is
-    // patched (kubeconfig path, extender port); leader election stays as shipped.
-    const cm = objects.find((o) => o.kind === 'ConfigMap') as KubeObject & { data: Record<string, string> };
-    const shipped = parseYaml(cm.data['kube-scheduler-config.yaml'] as string) as Record<string, unknown>;
-    const patched = parseYaml(patchSchedulerConfig(cm.data['kube-scheduler-config.yaml'] as string, saKube.kubeconfigPath, { configPath: 'secondary', extenderAddress: new URL(extenderUrl).host })) as Record<string, unknown>;
-    patched.leaderElection = shipped.leaderElection;
-    const cfgPath = join(tmp, 'secondary-kube-scheduler-config.yaml');
-    writeFileSync(cfgPath, stringifyYaml(patched));
-    const schedulerContainer = containers.find((c) => c.name === 'kube-scheduler');
-    const flags = (schedulerContainer?.command ?? []).slice(1).filter((a) => !a.startsWith('--config='));
-    const port = await freePort();
-    const logPath = join(plane().logsDir, 'secondary-kube-scheduler.log');
-    const log = openSync(logPath, 'a');
-    secondary = spawn(join(plane().binDir, 'kube-scheduler'), [
-      `--config=${cfgPath}`,
-      ...flags,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${port}`,
-      // Delegated authn/authz as the ServiceAccount, as in-cluster: reads the client CA ConfigMap at start.
-      `--authentication-kubeconfig=${saKube.kubeconfigPath}`,
-      `--authorization-kubeconfig=${saKube.kubeconfigPath}`,
-    ], { stdio: ['ignore', log, log] });
-    closeSync(log);
-    // Kills the scheduler if this process dies without running afterAll.
-    secondaryReaper = spawn('/bin/sh', ['-c', 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -9 "$2" 2>/dev/null; exit 0', 'reaper', String(process.pid), String(secondary.pid)], { detached: true, stdio: 'ignore' });
-    secondaryReaper.unref();
-    const tail = () => readFileSync(logPath, 'utf8').split('\n').slice(-30).join('\n');
+    // The sidecar and kube-scheduler as the Deployment runs them, the overlay's webhook configuration on loopback
+    // (test/support/secondary-scheduler.ts).
+    secondary = await startSecondaryScheduler(plane(), objects, { user: SECONDARY_SCHEDULER_USER, tmpDir: tmp });
+    extenderUrl = secondary.extenderUrl;
+    const setup = secondary;
     try {
-      await waitFor(async () => {
-        if (secondary?.exitCode !== null) throw new Error(`kube-scheduler exited with ${secondary?.exitCode}`);
-        return (await httpsStatus(`https://127.0.0.1:${port}/readyz`)) === 200;
-      }, 60_000, 'secondary kube-scheduler /readyz');
-
-      const coord = plane().kubeConfig.makeApiClient(CoordinationV1Api);
-      const lease = await waitFor(async () => {
-        const l = await coord.readNamespacedLease({ name: 'edge-gang-scheduler', namespace: 'kube-system' });
-        return l.spec?.holderIdentity ? l : null;
-      }, 30_000, 'leader-election lease edge-gang-scheduler');
-      expect(lease.spec?.holderIdentity).toBeTruthy();
-
+      expect(setup.lease.spec?.holderIdentity).toBeTruthy();
       const names = ['sec-plain-0', 'sec-gang-0', 'sec-gang-1'];
       await createPods(core, [
         makePod('sec-plain-0').cpu('100m').scheduler('edge-gang-scheduler'),
@@ -464,7 +395,7 @@ describe('shipped manifests on a real API server with RBAC', () => {
       // The two gang members through the sidecar; the plain pod carries no mark and kube-scheduler bound it itself.
       expect(metrics).toMatch(/extender_binds_total\{result="bound"\} 2\b/);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- secondary kube-scheduler log ---\n${tail()}`);
+      throw new Error(`${(err as Error).message}\n--- secondary kube-scheduler log ---\n${setup.logTail()}`);
     }
   });
 

@@ -21,7 +21,7 @@ export const SECONDARY_SCHEDULER_USER = 'system:serviceaccount:kube-system:edge-
 /** The groups the API server gives a ServiceAccount token. */
 export const serviceAccountGroups = (namespace: string): string[] => ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'];
 
-/** src/extender/kube/cluster.ts (reflectors, binder) and events.ts. */
+/** src/extender/kube/cluster.ts (reflectors, binder), events.ts, requeue.ts, podgroups.ts and podgroup-status.ts. */
 export const EXTENDER_CALLS: readonly ApiCall[] = [
   { group: '', resource: 'nodes', verb: 'list', why: 'reflector nodes: listNode (paged)' },
   { group: '', resource: 'nodes', verb: 'watch', why: 'reflector nodes: watch /api/v1/nodes' },
@@ -37,6 +37,9 @@ export const EXTENDER_CALLS: readonly ApiCall[] = [
   { group: '', resource: 'pods', verb: 'get', namespace: 'default', name: 'p', why: 'binder: readNamespacedPod after a 409' },
   { group: '', resource: 'pods', verb: 'patch', namespace: 'default', name: 'p', why: 'PodRequeuer: the requeued-at annotation on a refused gang member a later plan includes' },
   { group: '', resource: 'events', verb: 'create', namespace: 'default', why: 'GangEventRecorder: createNamespacedEvent' },
+  { group: 'scheduling.x-k8s.io', resource: 'podgroups', verb: 'list', why: 'reflector podgroups (kube/podgroups.ts): listClusterCustomObject, once discovery serves them' },
+  { group: 'scheduling.x-k8s.io', resource: 'podgroups', verb: 'watch', why: 'reflector podgroups: watch /apis/scheduling.x-k8s.io/v1alpha1/podgroups' },
+  { group: 'scheduling.x-k8s.io', resource: 'podgroups', subresource: 'status', verb: 'patch', namespace: 'default', name: 'pg', why: 'PodGroupStatusWriter: merge patch of status (phase, counts, scheduleStartTime)' },
 ];
 
 /** Requests the extender never makes; its role must refuse them. */
@@ -51,6 +54,11 @@ export const EXTENDER_DENIED: readonly ApiCall[] = [
   { group: '', resource: 'persistentvolumes', verb: 'create', why: '' },
   { group: '', resource: 'secrets', verb: 'get', namespace: 'kube-system', name: 's', why: '' },
   { group: '', resource: 'configmaps', verb: 'list', namespace: 'kube-system', why: '' },
+  { group: 'scheduling.x-k8s.io', resource: 'podgroups', verb: 'get', namespace: 'default', name: 'pg', why: 'PodGroups come from the watch' },
+  { group: 'scheduling.x-k8s.io', resource: 'podgroups', verb: 'create', namespace: 'default', why: 'the operator creates PodGroups, not the extender' },
+  { group: 'scheduling.x-k8s.io', resource: 'podgroups', verb: 'patch', namespace: 'default', name: 'pg', why: 'only the status subresource is written' },
+  { group: 'scheduling.x-k8s.io', resource: 'podgroups', verb: 'delete', namespace: 'default', name: 'pg', why: '' },
+  { group: 'scheduling.x-k8s.io', resource: 'podgroups', subresource: 'status', verb: 'update', namespace: 'default', name: 'pg', why: 'a merge patch, never a full update' },
 ];
 
 /** src/extender/webhook/tls/kube.ts: the webhook's self-managed certificate (Secret) and caBundle. */

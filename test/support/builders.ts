@@ -39,3 +39,5 @@ export function makePvc(name: string, storage: string, opts: { ns?: string; sc?:
 export const makePv = (...args: Parameters<typeof lc.makePv>): Obj => lc.makePv(...args) as Obj;
 
 export const makeLocalStorageClass = (...args: Parameters<typeof lc.makeLocalStorageClass>): Obj => lc.makeLocalStorageClass(...args) as Obj;
+
+export const makePodGroup = (...args: Parameters<typeof lc.makePodGroup>): Obj => lc.makePodGroup(...args) as Obj;

@@ -8,7 +8,7 @@ import type { CoreConfig } from '../../src/core/config.js';
 import { deepFreeze, loadExtenderConfig } from '../../src/config/extender.js';
 import { createExtenderApp } from '../../src/extender/assemble.js';
 import type { Binder, Readiness } from '../../src/extender/ports.js';
-import type { GangDescription, GangPlanner, PodRef } from '../../src/core/gang/planner.js';
+import type { GangDescription, GangEvent, GangPlanner, PodRef } from '../../src/core/gang/planner.js';
 
 export interface TestExtender {
   app: FastifyInstance;
@@ -18,6 +18,8 @@ export interface TestExtender {
   /** The gang engine's hands: sweep, held binds, description. */
   /** Pods the extender asked kube-scheduler to try again, in order. */
   requeued: PodRef[];
+  /** Gang events as the service published them (to Kubernetes Events in a cluster), in order. */
+  events: GangEvent[];
   gang: { tick(): void; heldCount(): number; describe(nowMs: number): GangDescription[]; planner: GangPlanner };
 }
 
@@ -37,8 +39,10 @@ export function testExtender(objects: Record<string, unknown>[], opts: TestExten
   const now = { ms: Date.parse(opts.nowIso ?? '2026-11-21T00:01:00Z') };
   const ready: Readiness = { ready: true, reason: 'test' };
   const requeued: PodRef[] = [];
+  const events: GangEvent[] = [];
   const ext = createExtenderApp(config, pino({ level: 'silent' }), {
     objects, clock: () => now.ms, readiness: () => ready, timers: false, requeuer: { requeue: (pods) => { requeued.push(...pods); } },
+    events: { publish: (es) => { events.push(...es); } },
     ...(opts.binder ? { binder: opts.binder } : {}),
   });
   const gang = {
@@ -47,7 +51,7 @@ export function testExtender(objects: Record<string, unknown>[], opts: TestExten
     describe: (nowMs: number) => ext.planner.describe(nowMs),
     planner: ext.planner,
   };
-  return { app: ext.app, state: ext.state, now, ready, gang, requeued };
+  return { app: ext.app, state: ext.state, now, ready, gang, requeued, events };
 }
 
 export async function post(t: TestExtender, verb: string, body: unknown): Promise<{ status: number; json: any }> {

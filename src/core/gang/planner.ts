@@ -151,15 +151,13 @@ export class GangPlanner implements GangEngine {
       return this.refuse(rec, pod, nodeNames, reason, true, nowMs);
     }
     rec.quorumMs ??= nowMs;
-    if (!rec.plan || !rec.plan.assignments.has(pod.uid)) {
-      if (rec.plan) {
-        // A member beyond the plan (more replicas than min-available): it waits until the gang runs;
-        // unresolvable, so the scheduler does not preempt for it meanwhile.
-        return this.refuse(rec, pod, nodeNames, `gang ${key}: waiting for the planned members to bind`, true, nowMs);
-      }
+    if (!rec.plan) {
       const planned = this.tryPlan(rec, spec.spec, members, bound, nowMs, pod.uid);
       if (planned.kind === 'refused') return this.refuse(rec, pod, nodeNames, planned.reason, true, nowMs);
     }
+    // A member beyond the plan (more replicas than min-available, or left out of the plan just made):
+    // it waits until the gang runs; unresolvable, so the scheduler does not preempt for it meanwhile.
+    if (!rec.plan?.assignments.has(pod.uid)) return this.refuse(rec, pod, nodeNames, `gang ${key}: waiting for the planned members to bind`, true, nowMs);
     return this.steer(rec, spec.spec, pod, nodeNames, nowMs);
   }
 

@@ -1,5 +1,6 @@
 // Live cluster state: reflectors for Nodes, Pods, PVCs, PVs and StorageClasses feeding the core's
-// ClusterState, a readiness verdict, and the binder that creates pods/binding.
+// ClusterState, the PodGroup dialect (podgroups.ts: PodGroups when the API serves them), a readiness
+// verdict, and the binder that creates pods/binding.
 
 import { CoreV1Api, StorageV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -8,6 +9,7 @@ import { toNode, toPod, toPv, toPvc, toStorageClass } from '../convert.js';
 import { Reflector, type ListPage, type Sink } from './reflector.js';
 import type { Binder, Readiness } from '../ports.js';
 import { createBinder, createBindingClient } from './binding.js';
+import { startPodGroupDialect, type PodGroupDialectOptions } from './podgroups.js';
 
 type Obj = { metadata?: { name?: string; namespace?: string; uid?: string } };
 
@@ -53,7 +55,7 @@ export interface LiveCluster {
   stop(): void;
 }
 
-export function startLiveCluster(kc: KubeConfig, state: ClusterState, logger: Logger, bindingTimeoutMs: number): LiveCluster {
+export function startLiveCluster(kc: KubeConfig, state: ClusterState, logger: Logger, bindingTimeoutMs: number, podGroups: PodGroupDialectOptions): LiveCluster {
   const core = kc.makeApiClient(CoreV1Api);
   const storage = kc.makeApiClient(StorageV1Api);
   const nsKey = (o: Obj) => `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`;
@@ -89,6 +91,7 @@ export function startLiveCluster(kc: KubeConfig, state: ClusterState, logger: Lo
     }),
   ];
   for (const r of reflectors) r.start();
+  const dialect = startPodGroupDialect(kc, state, logger, podGroups);
 
   const bindings = createBindingClient(kc);
   const binder = createBinder(bindings, bindingTimeoutMs);
@@ -99,10 +102,12 @@ export function startLiveCluster(kc: KubeConfig, state: ClusterState, logger: Lo
       if (notSynced.length) return { ready: false, reason: `caches not synced: ${notSynced.join(', ')}` };
       const unhealthy = reflectors.filter((r) => !r.healthy);
       if (unhealthy.length) return { ready: false, reason: `caches stale: ${unhealthy.map((r) => r.lastError || 'watch down').join('; ')}` };
-      return { ready: true, reason: 'caches synced' };
+      const d = dialect.readiness();
+      return d.ready ? { ready: true, reason: `caches synced; ${d.detail}` } : { ready: false, reason: d.detail };
     },
     binder,
     stop() {
+      dialect.stop();
       for (const r of reflectors) r.stop();
       bindings.close();
     },

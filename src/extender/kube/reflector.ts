@@ -24,6 +24,8 @@ export interface ReflectorOptions {
   path: string;
   list: (opts: { limit: number; continueToken?: string }) => Promise<ListPage>;
   fieldSelector?: string;
+  /** Passed to the watch as is; the list function applies its own. */
+  labelSelector?: string;
   pageSize?: number;
   sink: Sink;
   logger: Logger;
@@ -106,6 +108,7 @@ export class Reflector {
     let ended = false;
     const params: Record<string, string | boolean> = { allowWatchBookmarks: true, resourceVersion: this.resourceVersion };
     if (this.opts.fieldSelector) params.fieldSelector = this.opts.fieldSelector;
+    if (this.opts.labelSelector) params.labelSelector = this.opts.labelSelector;
     try {
       this.abort = await w.watch(
         this.opts.path,

@@ -4,7 +4,7 @@
 // pod on our path; every other pod is bound by kube-scheduler alone.
 //
 // Rules:
-//  - mark gang members (the pod-group label) and pods with a local-LVM claim;
+//  - mark gang members (either dialect's pod-group label, core/dialects.ts) and pods with a local-LVM claim;
 //  - whatever the cache does not know (a PVC, a StorageClass, the default class) counts as local: an
 //    unneeded mark costs one extender round trip, a missing one lets a gang member bind alone;
 //  - the mark goes on the first container, requests = limits = 1 (extended resources must be equal);
@@ -12,8 +12,9 @@
 //    (ours from an earlier invocation, or the user's) gets no patch.
 
 import { parseQuantity } from '../../core/quantity.js';
-import { DEFAULT_SCHEDULER_NAME, LABEL_POD_GROUP_NAME, RESOURCE_SCHEDULING_MARK } from '../../wire/keys.js';
-import { arr, isObj, obj, str, type Obj } from '../json.js';
+import { groupKeyOf } from '../../core/dialects.js';
+import { DEFAULT_SCHEDULER_NAME, RESOURCE_SCHEDULING_MARK } from '../../wire/keys.js';
+import { arr, isObj, obj, str, strMap, type Obj } from '../json.js';
 
 /** What the webhook asks of the extender's cache. undefined always means "not known (yet)". */
 export interface MarkLookup {
@@ -97,10 +98,8 @@ export function markDecision(pod: unknown, lookup: MarkLookup, namespace = podNa
   if (!lookup.servesScheduler(schedulerName)) {
     return { mark: false, why: 'other-scheduler', reason: `asks for scheduler '${clip(schedulerName)}', which this extender does not serve` };
   }
-  const group = obj(obj(p.metadata).labels)[LABEL_POD_GROUP_NAME];
-  if (typeof group === 'string' && group !== '') {
-    return { mark: true, why: 'gang', reason: `member of pod group '${clip(`${namespace}/${group}`)}'` };
-  }
+  const group = groupKeyOf({ namespace, labels: strMap(obj(p.metadata).labels) });
+  if (group !== null) return { mark: true, why: 'gang', reason: `member of pod group '${clip(group)}'` };
   let unknown: string | null = null;
   for (const volume of arr(obj(p.spec).volumes)) {
     const v = volumeVerdict(volume, namespace, lookup);
