@@ -94,6 +94,7 @@ export const EXTENDER_FIELDS = {
   schedulerHttpTimeoutMs: { flag: 'scheduler-http-timeout-ms', env: 'EXTENDER_SCHEDULER_HTTP_TIMEOUT_MS', def: '30000', help: "the scheduler's extenders[].httpTimeout; the bind path's worst case must fit in it" },
   maxMinAvailable: { flag: 'max-min-available', env: 'EXTENDER_MAX_MIN_AVAILABLE', def: '10000', help: 'larger min-available is refused' },
   gangHeadAfterMs: { flag: 'gang-head-after-ms', env: 'EXTENDER_GANG_HEAD_AFTER_MS', def: '30000', help: 'a gang waiting this long blocks gangs ranked after it (starvation guard)' },
+  gangQuorumGate: { flag: 'gang-quorum-gate', env: 'EXTENDER_GANG_QUORUM_GATE', def: 'false', help: 'the webhook gates gang members at creation, released together once min-available exist (true|false)' },
   planTtlMs: { flag: 'plan-ttl-ms', env: 'EXTENDER_PLAN_TTL_MS', def: '60000', help: 'a gang plan with no progress is released after this' },
   podGroupDiscoveryMs: { flag: 'podgroup-discovery-ms', env: 'EXTENDER_PODGROUP_DISCOVERY_MS', def: '60000', help: 'while the API serves no PodGroups (scheduling.x-k8s.io/v1alpha1), discovery is asked again this often' },
   podGroupStatusMs: { flag: 'podgroup-status-ms', env: 'EXTENDER_PODGROUP_STATUS_MS', def: '1000', help: 'a PodGroup status is written at most this often; 0 = no write-back' },
@@ -148,7 +149,14 @@ function readBindBudget(int: IntGetter): BindBudget {
   };
 }
 
-function readGang(int: IntGetter, bind: BindBudget, errors: string[]): GangConfig {
+function flagBool(v: string, flag: string, errors: string[]): boolean {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  errors.push(`${flag} must be true or false, got "${v}"`);
+  return false;
+}
+
+function readGang(get: Getter, int: IntGetter, bind: BindBudget, errors: string[]): GangConfig {
   const barrierTimeoutMs = int('barrierTimeoutMs', 100, 600_000);
   const maxBarrierTimeoutMs = int('maxBarrierTimeoutMs', 100, 3_600_000);
   if (maxBarrierTimeoutMs < barrierTimeoutMs) errors.push('--max-barrier-timeout-ms must be at least --barrier-timeout-ms');
@@ -162,6 +170,7 @@ function readGang(int: IntGetter, bind: BindBudget, errors: string[]): GangConfi
     maxMinAvailable: int('maxMinAvailable', 1, 1_000_000),
     planTtlMs: int('planTtlMs', 1000, 3_600_000),
     headAfterMs: int('gangHeadAfterMs', 0, 24 * 3_600_000),
+    quorumGate: flagBool(get('gangQuorumGate'), '--gang-quorum-gate', errors),
   };
 }
 
@@ -238,7 +247,7 @@ export function loadExtenderConfig(argv: readonly string[], env: Record<string, 
   if (tlsClientCaFile !== '' && tlsCertFile === '') errors.push('--tls-client-ca-file needs --tls-cert-file');
   const bind = readBindBudget(int);
   errors.push(...bindBudgetErrors(bind));
-  const core = readCore(get, int, readGang(int, bind, errors), errors);
+  const core = readCore(get, int, readGang(get, int, bind, errors), errors);
   const webhook = readWebhook(get, errors);
   const podGroups = { discoveryMs: int('podGroupDiscoveryMs', 1000, 24 * 3_600_000), statusMs: int('podGroupStatusMs', 0, 3_600_000) };
   if (errors.length > 0) return { kind: 'invalid', errors };

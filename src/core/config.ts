@@ -50,6 +50,8 @@ export interface GangConfig {
   maxMinAvailable: number;
   /** How long a plan is held without progress before it is released. */
   planTtlMs: number;
+  /** The webhook gates gang members at creation; the planner releases a gang's gates together at quorum. */
+  quorumGate: boolean;
   /** A gang that has waited this long (quorum met, not placeable) blocks gangs ranked after it. */
   headAfterMs: number;
 }

@@ -72,8 +72,10 @@ export interface PodModel {
   /** Succeeded or Failed: holds no resources. */
   terminal: boolean;
   deleting: boolean;
-  /** spec.schedulingGates is not empty: kube-scheduler does not try the pod until they are removed. */
+  /** spec.schedulingGates has a gate other than ours: kube-scheduler does not try the pod until it is removed. */
   gated?: boolean;
+  /** spec.schedulingGates has our gang gate (SCHEDULING_GATE_GANG): the extender removes it at quorum. */
+  quorumGated?: boolean;
   /** The message of the pod's PodScheduled=False condition (the scheduler's last refusal); '' or absent when none. */
   unschedulableMessage?: string;
   /** status.phase ('Pending', 'Running', ...); absent when the source did not say. */

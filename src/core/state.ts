@@ -26,6 +26,8 @@ export class ClusterState {
   readonly storageClasses = new Map<string, StorageClassModel>();
   /** group key "ns/name" -> uids of its member pods. */
   readonly groups = new Map<string, Set<string>>();
+  /** Pending gang members carrying our quorum gate, by group key (the planner releases them at quorum). */
+  readonly quorumGated = new Map<string, Set<string>>();
   /** scheduler-plugins PodGroups, and the pods naming each (core/dialects.ts). */
   readonly podGroups = new PodGroupIndex();
 
@@ -143,6 +145,7 @@ export class ClusterState {
         this.groups.set(g, s);
       }
       s.add(pod.uid);
+      if (pod.quorumGated && !pod.nodeName) this.quorumGated.set(g, (this.quorumGated.get(g) ?? new Set()).add(pod.uid));
     }
   }
 
@@ -162,6 +165,8 @@ export class ClusterState {
       const s = this.groups.get(g);
       s?.delete(pod.uid);
       if (s && s.size === 0) this.groups.delete(g);
+      const q = this.quorumGated.get(g);
+      if (q?.delete(pod.uid) && q.size === 0) this.quorumGated.delete(g);
     }
   }
 

@@ -18,9 +18,10 @@ import { loadSnapshotObjects, snapshotBinder, snapshotClock, snapshotObjects, ty
 import { toPodGroup } from './convert.js';
 import { BindBarrier } from './barrier.js';
 import { ExtenderService } from './service.js';
-import type { Binder, Clock, EventSink, Readiness, Requeuer } from './ports.js';
+import type { Binder, Clock, EventSink, Readiness, Requeuer, Ungater } from './ports.js';
 import type { PodRef } from '../core/gang/planner.js';
 import { PodRequeuer } from './kube/requeue.js';
+import { GateRemover } from './kube/ungate.js';
 import type { RunningWebhook } from './webhook/run.js';
 import type { CertStatus } from './webhook/tls/types.js';
 
@@ -51,6 +52,7 @@ export interface ExtenderAppOptions {
   clock?: Clock;
   readiness?: () => Readiness;
   requeuer?: Requeuer;
+  ungater?: Ungater;
   events?: EventSink;
   /** Run the barrier sweep on a timer (default); tests may call service.tick themselves. */
   timers?: boolean;
@@ -63,11 +65,13 @@ interface Source {
   clock: Clock;
   events: EventSink;
   requeuer: Requeuer;
+  ungater: Ungater;
   stop: () => void;
 }
 
 const NO_EVENTS: EventSink = { publish: () => undefined };
 const NO_REQUEUES: Requeuer = { requeue: () => undefined };
+const NO_UNGATES: Ungater = { ungate: () => undefined };
 /** How long open requests may finish on close before their connections are dropped. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -97,7 +101,7 @@ function snapshotSource(state: ClusterState, config: ExtenderConfig, logger: Log
   const what = given ? `${objects.length} objects in memory` : `snapshot ${config.snapshot}`;
   logger.info({ snapshot: what, ...load }, 'serving from snapshot');
   const clock = snapshotClock(state);
-  return { kubeConfig: null, binder: snapshotBinder(state, clock), readiness: () => ({ ready: true, reason: what }), clock, events: NO_EVENTS, requeuer: NO_REQUEUES, stop: () => undefined };
+  return { kubeConfig: null, binder: snapshotBinder(state, clock), readiness: () => ({ ready: true, reason: what }), clock, events: NO_EVENTS, requeuer: NO_REQUEUES, ungater: NO_UNGATES, stop: () => undefined };
 }
 
 /** Pending members of a gang whose PodGroup changed: kube-scheduler may hold them as unschedulable since our last refusal. */
@@ -124,7 +128,8 @@ function liveSource(state: ClusterState, config: ExtenderConfig, logger: Logger,
     ...config.podGroups, servesScheduler,
     onChange: (key) => requeuer.requeue(pendingMembers(state, key, servesScheduler)),
   });
-  return { kubeConfig: kc, binder: live.binder, readiness: live.readiness, clock: Date.now, events: new GangEventRecorder(kc, state, logger), requeuer, stop: live.stop };
+  return { kubeConfig: kc, binder: live.binder, readiness: live.readiness, clock: Date.now, events: new GangEventRecorder(kc, state, logger), requeuer,
+    ungater: new GateRemover(kc, logger, (result) => { metrics.gangGatesRemoved.inc({ result }); }), stop: live.stop };
 }
 
 function httpsOf(config: ExtenderConfig): { https?: { cert: Buffer; key: Buffer; ca?: Buffer } } {
@@ -150,6 +155,7 @@ export function createExtenderApp(config: ExtenderConfig, logger: Logger, opts: 
     clock, sweepEveryMs: config.bind.sweepMs, timers: opts.timers ?? true,
     onEvents: (events) => service?.emit(events),
     onRequeues: (pods) => requeuer.requeue(pods),
+    onUngates: (batches) => (opts.ungater ?? source.ungater).ungate(batches),
     onBarrierTimeout: () => metrics.gangBarrierTimeouts.inc(),
   });
   service = new ExtenderService({

@@ -28,6 +28,8 @@ export interface BindBarrierOptions {
   onEvents: (events: readonly GangEvent[]) => void;
   /** Members the planner asks kube-scheduler to try again (a plan made in the sweep). */
   onRequeues: (pods: readonly PodRef[]) => void;
+  /** Gangs at quorum whose gates to remove (the sweep decides). */
+  onUngates: (batches: readonly PodRef[][]) => void;
   /** Called once per barrier that times out. */
   onBarrierTimeout: () => void;
 }
@@ -54,6 +56,8 @@ export class BindBarrier {
     if (ev.length) this.opts.onEvents(ev);
     const back = this.planner.drainRequeues();
     if (back.length) this.opts.onRequeues(back);
+    const open = this.planner.drainUngates();
+    if (open.length) this.opts.onUngates(open);
   }
 
   /** Expires barriers and plans; fails the held binds of timed-out gangs. */

@@ -9,7 +9,7 @@ import { addResources } from '../core/fit.js';
 import { parseQuantity } from '../core/quantity.js';
 import { parseAlibabaTopology, parseCapacityReport } from '../wire/capacity.js';
 import {
-  ANNOTATION_ALIBABA_STORAGE_TOPOLOGY, ANNOTATION_DEFAULT_STORAGE_CLASS, ANNOTATION_DEFAULT_STORAGE_CLASS_BETA, ANNOTATION_SELECTED_NODE, ANNOTATION_SELECTED_NODE_BETA, ANNOTATION_VG_CAPACITY, DEFAULT_SCHEDULER_NAME, PODGROUP_API, RESOURCE_SCHEDULING_MARK, STORAGE_CLASS_VG_PARAMETER,
+  ANNOTATION_ALIBABA_STORAGE_TOPOLOGY, ANNOTATION_DEFAULT_STORAGE_CLASS, ANNOTATION_DEFAULT_STORAGE_CLASS_BETA, ANNOTATION_SELECTED_NODE, ANNOTATION_SELECTED_NODE_BETA, ANNOTATION_VG_CAPACITY, DEFAULT_SCHEDULER_NAME, PODGROUP_API, RESOURCE_SCHEDULING_MARK, SCHEDULING_GATE_GANG, STORAGE_CLASS_VG_PARAMETER,
 } from '../wire/keys.js';
 import { arr, obj, str, strMap, type Obj } from './json.js';
 
@@ -117,17 +117,22 @@ export function toPod(raw: unknown): PodModel | null {
     claimNames: podClaimNames(name, arr(spec.volumes)),
     terminal: phase === 'Succeeded' || phase === 'Failed',
     deleting: meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null,
-    gated: arr(spec.schedulingGates).length > 0,
+    gated: gateNames(spec).some((g) => g !== SCHEDULING_GATE_GANG),
+    quorumGated: gateNames(spec).includes(SCHEDULING_GATE_GANG),
     unschedulableMessage: unschedulableMessage(status),
     ...(phase ? { phase } : {}),
   };
 }
 
-/** The message of a PodScheduled=False condition (kube-scheduler's last refusal), or ''. */
+function gateNames(spec: Record<string, unknown>): string[] {
+  return arr(spec.schedulingGates).map((g) => str(obj(g).name));
+}
+
+/** The message of a PodScheduled=False condition (kube-scheduler's last refusal), or ''; a gated pod was not refused. */
 function unschedulableMessage(status: Record<string, unknown>): string {
   for (const c of arr(status.conditions)) {
     const x = obj(c);
-    if (x.type === 'PodScheduled' && x.status === 'False') return str(x.message) || str(x.reason) || 'unschedulable';
+    if (x.type === 'PodScheduled' && x.status === 'False' && x.reason !== 'SchedulingGated') return str(x.message) || str(x.reason) || 'unschedulable';
   }
   return '';
 }

@@ -16,6 +16,7 @@ export interface ExtenderMetrics {
   gangPlanFailures: Counter<string>;
   gangReplans: Counter<string>;
   gangRequeues: Counter<'result'>;
+  gangGatesRemoved: Counter<'result'>;
 }
 
 export function createExtenderMetrics(sizes: () => Record<string, number>, withDefaults = false, gangPhases: () => Record<string, number> = () => ({})): ExtenderMetrics {
@@ -52,6 +53,9 @@ export function createExtenderMetrics(sizes: () => Record<string, number>, withD
     gangPlanFailures: new Counter({ name: 'extender_gang_plan_failures_total', help: 'Plan attempts that found no placement for a gang.', registers: [registry] }),
     gangRequeues: new Counter({
       name: 'extender_gang_requeues_total', help: 'Refused gang members a later plan includes, touched so kube-scheduler retries them (patched, failed, shed).', labelNames: ['result'], registers: [registry],
+    }),
+    gangGatesRemoved: new Counter({
+      name: 'extender_gang_gates_removed_total', help: 'Quorum gates removed from gang members once min-available existed (removed, failed).', labelNames: ['result'], registers: [registry],
     }),
     gangReplans: new Counter({ name: 'extender_gang_replans_total', help: 'Gang members re-planned because the scheduler did not offer their planned node (a pod outside the plan took it, or the caches differ).', registers: [registry] }),
   };

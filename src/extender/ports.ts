@@ -22,6 +22,11 @@ export interface EventSink {
   publish(events: readonly GangEvent[]): void;
 }
 
+/** Removes the quorum gate from gangs' members, a gang at a time. Never throws. */
+export interface Ungater {
+  ungate(batches: readonly PodRef[][]): void;
+}
+
 /** Asks kube-scheduler to try these pods again (touches them). Never throws. */
 export interface Requeuer {
   requeue(pods: readonly PodRef[]): void;

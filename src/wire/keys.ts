@@ -46,6 +46,13 @@ export const ANNOTATION_SAME_NODE_LABEL = `${ANNOTATION_PREFIX}same-node-label`;
  * (after its backoff) instead of leaving it in its unschedulable pool until something else changes.
  */
 export const ANNOTATION_REQUEUED_AT = `${ANNOTATION_PREFIX}requeued-at`;
+/**
+ * Scheduling gate the webhook puts on every gang member at creation (opt-in, --gang-quorum-gate); the
+ * extender removes it from all of a gang's members together once min-available of them exist. A
+ * gated pod is not in kube-scheduler's queue, so the members enter it back to back and are tried one
+ * after another, instead of wherever its queue had put them (on a restart: anywhere).
+ */
+export const SCHEDULING_GATE_GANG = `${ANNOTATION_PREFIX}gang-quorum`;
 /** Node annotation written by node-resource-manager: the capacity report (see capacity.ts). */
 export const ANNOTATION_VG_CAPACITY = `${ANNOTATION_PREFIX}vg-capacity`;
 

@@ -458,3 +458,50 @@ describe('a member left out of the plan its own filter made', () => {
     expect([...t.state.nodesWithHolds().keys()].sort()).toEqual(['n-0', 'n-1']);
   });
 });
+
+describe('the quorum gate', () => {
+  const gated = (p: any) => ({ ...p, spec: { ...p.spec, schedulingGates: [{ name: 'edge-gang.io/gang-quorum' }] } });
+
+  it('keeps a gang gated below min-available, then releases every member together, once', async () => {
+    const pods = tfjob().map(gated);
+    const t = testExtender([...gpuNodes(4), ...pods.slice(0, 3)]);
+    t.gang!.tick();
+    expect(t.ungated).toEqual([]);
+    expect(t.gang!.describe(t.now.ms).find((g) => g.gang === 'default/tf-smoke-gpu')!.lastReason).toBe('gang default/tf-smoke-gpu: 3 of 5 members exist');
+    for (const p of pods.slice(3)) t.state.setPod(toPod(p)!);
+    t.gang!.tick();
+    expect(t.ungated).toHaveLength(1);
+    expect(t.ungated[0]!.map((r) => r.name).sort()).toEqual(pods.map((p) => p.metadata.name).sort());
+    // Not sent again while our watch has not seen the removal, until 5 s have passed.
+    t.now.ms += 1000;
+    t.gang!.tick();
+    expect(t.ungated).toHaveLength(1);
+    t.now.ms += 5000;
+    t.gang!.tick();
+    expect(t.ungated).toHaveLength(2);
+    // Seen removed: nothing more to do.
+    for (const p of pods) t.state.setPod(toPod(p.spec ? { ...p, spec: { ...p.spec, schedulingGates: [] } } : p)!);
+    t.now.ms += 6000;
+    t.gang!.tick();
+    expect(t.ungated).toHaveLength(2);
+    expect(t.state.quorumGated.size).toBe(0);
+  });
+
+  it('releases gangs best ranked first, and an invalid gang too (our filter then says why)', async () => {
+    const hi = [0, 1].map((i) => makePod(`hi-${i}`).gpu(1).group('hi', 2).priority(100).build()).map(gated);
+    const lo = [0, 1].map((i) => makePod(`lo-${i}`).gpu(1).group('lo', 2).build()).map(gated);
+    const bad = [makePod('bad-0').gpu(1).group('bad', 2).build(), makePod('bad-1').gpu(1).group('bad', 3).build()].map(gated);
+    const t = testExtender([...gpuNodes(4), ...lo, ...bad, ...hi]);
+    t.gang!.tick();
+    const gangs = t.ungated.map((b) => b[0]!.name.split('-')[0]);
+    expect(gangs.indexOf('hi')).toBeLessThan(gangs.indexOf('lo'));
+    expect(gangs).toContain('bad');
+  });
+
+  it('does not count kube-scheduler\'s SchedulingGated condition as a refusal', () => {
+    const p = toPod({ ...gated(makePod('g-0').gpu(1).group('g', 2).build()), status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates' }] } })!;
+    expect(p.unschedulableMessage).toBe('');
+    expect(p.quorumGated).toBe(true);
+    expect(p.gated).toBe(false);
+  });
+});

@@ -57,7 +57,8 @@ describe('a refusal our lagging watch caused', () => {
     // kube-scheduler tries each and we refuse: 2 GPUs free for 4 members.
     const refused = await waitFor(async () => {
       const pods = (await listPods(core, 'default')).filter((p) => p.metadata?.name?.startsWith(`${GANG}-`));
-      const un = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False'));
+      // Our refusal (not the quorum gate's SchedulingGated, which comes first).
+      const un = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.message?.includes(`gang default/${GANG}:`)));
       return un.length === 4 ? un : false;
     }, 60_000, 'all four members refused once', 200);
     console.info(`[race] refused: ${refused.map((p) => p.status?.conditions?.find((c) => c.type === 'PodScheduled')?.message).join(' | ')}`);

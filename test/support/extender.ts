@@ -18,6 +18,8 @@ export interface TestExtender {
   /** The gang engine's hands: sweep, held binds, description. */
   /** Pods the extender asked kube-scheduler to try again, in order. */
   requeued: PodRef[];
+  /** Quorum-gate removals asked for, one batch per gang. */
+  ungated: PodRef[][];
   /** Gang events as the service published them (to Kubernetes Events in a cluster), in order. */
   events: GangEvent[];
   gang: { tick(): void; heldCount(): number; describe(nowMs: number): GangDescription[]; planner: GangPlanner };
@@ -39,9 +41,11 @@ export function testExtender(objects: Record<string, unknown>[], opts: TestExten
   const now = { ms: Date.parse(opts.nowIso ?? '2026-11-21T00:01:00Z') };
   const ready: Readiness = { ready: true, reason: 'test' };
   const requeued: PodRef[] = [];
+  const ungated: PodRef[][] = [];
   const events: GangEvent[] = [];
   const ext = createExtenderApp(config, pino({ level: 'silent' }), {
     objects, clock: () => now.ms, readiness: () => ready, timers: false, requeuer: { requeue: (pods) => { requeued.push(...pods); } },
+    ungater: { ungate: (batches) => { ungated.push(...batches); } },
     events: { publish: (es) => { events.push(...es); } },
     ...(opts.binder ? { binder: opts.binder } : {}),
   });
@@ -51,7 +55,7 @@ export function testExtender(objects: Record<string, unknown>[], opts: TestExten
     describe: (nowMs: number) => ext.planner.describe(nowMs),
     planner: ext.planner,
   };
-  return { app: ext.app, state: ext.state, now, ready, gang, requeued, events };
+  return { app: ext.app, state: ext.state, now, ready, gang, requeued, ungated, events };
 }
 
 export async function post(t: TestExtender, verb: string, body: unknown): Promise<{ status: number; json: any }> {

@@ -31,6 +31,8 @@ import { compareRank, gangSpec, type GangSpec, type SpecResult } from './spec.js
 import { honourPin, placeOne, planPlacement } from './placement.js';
 import { markSteered, newRecord, noteFailedBind, startTimeline, whyStopWaiting } from './patience.js';
 import { describeGangs } from './describe.js';
+import { fitsEmptyCluster } from './head.js';
+import { QuorumGates, drain } from './gates.js';
 import { type BarrierAnswer, type GangDescription, type GangEvent, type GangPhase, type GangRecord, type GangTimeline, type Plan, type PodRef } from './types.js';
 
 const NO_EVENTS: readonly GangEvent[] = Object.freeze([]);
@@ -46,23 +48,36 @@ export { parseMinAvailable, type GangSpec } from './spec.js';
 export class GangPlanner implements GangEngine {
   private readonly gangs = new Map<string, GangRecord>();
   private readonly events: GangEvent[] = [];
-  private requeues: PodRef[] = [];
+  private readonly requeues: PodRef[] = [];
+  private readonly ungates: PodRef[][] = [];
+  private readonly gates: QuorumGates;
   private readonly pastTimelines: GangTimeline[] = []; // gangs whose members are gone
   /** Members the scheduler was not offered their planned node for (another pod took it, or its cache differs): re-planned. */
   replans = 0;
 
-  constructor(private readonly state: ClusterState) {}
+  constructor(private readonly state: ClusterState) {
+    this.gates = new QuorumGates(state);
+  }
 
   /**
    * Members to ask kube-scheduler to try again (their pods touched): we refused them before, and a plan
    * made since includes them. Nothing else would bring them back from its unschedulable pool when the
    * cluster is quiet (the stale-view race: our watch saw a freed node after kube-scheduler did).
    */
-  drainRequeues(): PodRef[] {
-    if (this.requeues.length === 0) return [];
-    const out = this.requeues;
-    this.requeues = [];
-    return out;
+  drainRequeues(): PodRef[] { return drain(this.requeues); }
+  /** Gangs whose quorum gates to remove, one batch per gang, best ranked first (gates.ts). */
+  drainUngates(): PodRef[][] { return drain(this.ungates); }
+
+  /** Gated gangs: released at quorum; below it, told why once. */
+  private releaseGates(nowMs: number): void {
+    if (this.state.quorumGated.size === 0) return;
+    const r = this.gates.release(nowMs, (k) => this.members(k), (k, m) => this.spec(k, m));
+    this.ungates.push(...r.batches);
+    for (const w of r.waiting) {
+      const rec = this.record(w.key);
+      if (rec.lastReason !== w.reason) this.events.push({ kind: 'waiting', gang: w.key, podUids: w.uids, reason: w.reason });
+      this.note(rec, 'waiting-for-members', w.reason, nowMs);
+    }
   }
 
   /** Events since the last call, oldest first. */
@@ -250,31 +265,11 @@ export class GangPlanner implements GangEngine {
       const members = this.members(rec.key);
       const s = this.spec(rec.key, members);
       if (s.kind !== 'ok') continue;
-      if (!this.fitsEmptyCluster(rec, s.spec, members, nowMs)) continue;
+      if (!fitsEmptyCluster(this.state, rec, s.spec, members, nowMs)) continue;
       const cand = { rec, spec: s.spec, bound: this.bound(members) };
       if (!best || compareRank(cand, best) < 0) best = cand;
     }
     return best;
-  }
-
-  /** Whether the planner would place the gang on this cluster with nothing else on it (cached per node set). */
-  private fitsEmptyCluster(rec: GangRecord, spec: GangSpec, members: PodModel[], nowMs: number): boolean {
-    const nodes = this.state.sortedNodes();
-    const unbound = members.filter((m) => !m.nodeName);
-    const key = `${unbound.length}/${spec.minAvailable - (members.length - unbound.length)}`;
-    if (rec.emptyFit && rec.emptyFit.nodes === nodes && rec.emptyFit.key === key) return rec.emptyFit.fits;
-    const empty = new ClusterState(this.state.config);
-    for (const n of nodes) empty.setNode(n);
-    for (const sc of this.state.storageClasses.values()) empty.setStorageClass(sc);
-    for (const m of unbound) {
-      for (const c of m.claimNames) {
-        const pvc = this.state.pvcs.get(`${m.namespace}/${c}`);
-        if (pvc) empty.setPvc(pvc);
-      }
-    }
-    const fits = planPlacement(empty, unbound, spec.minAvailable - (members.length - unbound.length), spec.sameNodeLabel, nowMs).kind === 'planned';
-    rec.emptyFit = { nodes, key, fits };
-    return fits;
   }
 
   private steer(rec: GangRecord, spec: GangSpec, pod: PodModel, nodeNames: string[], nowMs: number): FilterOutcome {
@@ -369,6 +364,7 @@ export class GangPlanner implements GangEngine {
   sweep(nowMs: number): { failed: { gang: string; uids: string[]; reason: string }[]; answered: { gang: string; uids: string[]; reason: string }[] } {
     const failed: { gang: string; uids: string[]; reason: string }[] = [];
     const answered: { gang: string; uids: string[]; reason: string }[] = [];
+    this.releaseGates(nowMs);
     let retries = 0;
     for (const rec of [...this.gangs.values()]) {
       const members = this.members(rec.key);

@@ -46,5 +46,8 @@ export function stateLookup(state: ClusterState, opts: StateLookupOptions = {}):
     servesScheduler(name) {
       return state.config.schedulerNames.includes(name);
     },
+    gateGangs() {
+      return state.config.gang.quorumGate;
+    },
   };
 }

@@ -13,7 +13,7 @@
 
 import { parseQuantity } from '../../core/quantity.js';
 import { groupKeyOf } from '../../core/dialects.js';
-import { DEFAULT_SCHEDULER_NAME, RESOURCE_SCHEDULING_MARK } from '../../wire/keys.js';
+import { DEFAULT_SCHEDULER_NAME, RESOURCE_SCHEDULING_MARK, SCHEDULING_GATE_GANG } from '../../wire/keys.js';
 import { arr, isObj, obj, str, strMap, type Obj } from '../json.js';
 
 /** What the webhook asks of the extender's cache. undefined always means "not known (yet)". */
@@ -29,6 +29,8 @@ export interface MarkLookup {
    * would strand it: that scheduler has no managedResources entry and finds no node with the resource.
    */
   servesScheduler(schedulerName: string): boolean;
+  /** Whether gang members get the quorum gate (SCHEDULING_GATE_GANG) at creation (--gang-quorum-gate). */
+  gateGangs?(): boolean;
 }
 
 /** Why a pod is marked or not: a closed set, used as a metric label. */
@@ -178,12 +180,27 @@ export interface Mutation {
   ops: JsonPatchOp[];
 }
 
+/**
+ * The op that adds the quorum gate (gates can only be added at creation, which is when the webhook
+ * runs); none when the pod carries it already.
+ */
+export function gatePatch(pod: unknown): JsonPatchOp[] {
+  const gates = obj(obj(pod).spec).schedulingGates;
+  const gate = { name: SCHEDULING_GATE_GANG };
+  if (gates === undefined || gates === null) return [{ op: 'add', path: '/spec/schedulingGates', value: [gate] }];
+  if (!Array.isArray(gates)) return [];
+  if (gates.some((g) => str(obj(g).name) === SCHEDULING_GATE_GANG)) return [];
+  return [{ op: 'add', path: '/spec/schedulingGates/-', value: gate }];
+}
+
 /** The decision and the patch together: ops only when the pod needs the mark and does not carry it yet. */
 export function mutatePod(pod: unknown, lookup: MarkLookup, namespace = podNamespace(pod)): Mutation {
   const d = markDecision(pod, lookup, namespace);
   if (!d.mark) return { result: 'unchanged', why: d.why, reason: d.reason, ops: [] };
   const p = markPatch(pod);
-  if (p.kind === 'patch') return { result: 'marked', why: d.why, reason: d.reason, ops: p.ops };
+  const gate = d.why === 'gang' && lookup.gateGangs?.() ? gatePatch(pod) : [];
+  if (p.kind === 'patch') return { result: 'marked', why: d.why, reason: d.reason, ops: [...p.ops, ...gate] };
+  if (gate.length > 0) return { result: 'marked', why: d.why, reason: `${d.reason}; gated until the gang has its quorum`, ops: gate };
   const note = p.kind === 'already-marked' ? 'already carries the mark' : `not marked: ${p.reason}`;
   return { result: 'unchanged', why: d.why, reason: `${d.reason}; ${note}`, ops: [] };
 }

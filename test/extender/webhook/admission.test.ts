@@ -20,6 +20,11 @@ function webhook(defaultClass?: string) {
   return testWebhook(cacheLookup(OBJECTS, defaultClass).lookup);
 }
 
+/** The webhook with --gang-quorum-gate true. */
+function gating() {
+  return testWebhook({ ...cacheLookup(OBJECTS).lookup, gateGangs: () => true });
+}
+
 describe('AdmissionReview in and out', () => {
   const marked: Array<{ rule: string; pod: Obj; defaultClass?: string; reason: RegExp }> = [
     { rule: 'marks a gang member', pod: makePod('w-0').group('tf', 2).cpu('1').build(), reason: /member of pod group 'default\/tf'/ },
@@ -97,6 +102,20 @@ describe('AdmissionReview in and out', () => {
     delete pod.spec.containers[0].resources;
     const a = await send(t, review(pod));
     expect(a.ops).toEqual([{ op: 'add', path: '/spec/containers/0/resources', value: { requests: { 'edge-gang.io/managed': '1' }, limits: { 'edge-gang.io/managed': '1' } } }]);
+    // With --gang-quorum-gate a gang member also gets the quorum gate.
+    const g = await send(gating(), review(pod));
+    expect(g.ops.at(-1)).toEqual({ op: 'add', path: '/spec/schedulingGates', value: [{ name: 'edge-gang.io/gang-quorum' }] });
+  });
+
+  it('with --gang-quorum-gate, appends the quorum gate after the pod\'s own gates, and never twice', async () => {
+    const own = makePod('w-1').group('tf', 2).build();
+    own.spec.schedulingGates = [{ name: 'example.com/wait' }];
+    expect((await send(gating(), review(own))).ops.at(-1)).toEqual({ op: 'add', path: '/spec/schedulingGates/-', value: { name: 'edge-gang.io/gang-quorum' } });
+    own.spec.schedulingGates.push({ name: 'edge-gang.io/gang-quorum' });
+    expect((await send(gating(), review(own))).ops.map((o) => o.path).filter((p) => p.includes('schedulingGates'))).toEqual([]);
+    // A local-LVM pod that is no gang member gets the mark only.
+    const lvm = await send(gating(), review(makePod('db').pvc('local').build()));
+    expect(lvm.ops.map((o) => o.path).filter((p) => p.includes('schedulingGates'))).toEqual([]);
   });
 
   it('escapes the resource name\'s / as ~1 in the patch', async () => {

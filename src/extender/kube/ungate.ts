@@ -1,0 +1,49 @@
+// Removes the quorum gate (wire/keys.ts SCHEDULING_GATE_GANG) from a gang's members: a strategic
+// merge patch that deletes that one entry of spec.schedulingGates by its name (the list merges on
+// name), leaving any other gate alone. Gangs go one at a time, each gang's members together, so they
+// enter kube-scheduler's queue back to back.
+
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { PodRef } from '../../core/gang/planner.js';
+import { SCHEDULING_GATE_GANG } from '../../wire/keys.js';
+import type { Ungater } from '../ports.js';
+
+export class GateRemover implements Ungater {
+  private readonly api: CoreV1Api;
+  private readonly queue: PodRef[][] = [];
+  private running = false;
+
+  constructor(kc: KubeConfig, private readonly logger: Logger, private readonly onDone: (result: 'removed' | 'failed') => void = () => undefined) {
+    this.api = kc.makeApiClient(CoreV1Api);
+  }
+
+  ungate(batches: readonly PodRef[][]): void {
+    this.queue.push(...batches);
+    if (!this.running) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      for (let batch = this.queue.shift(); batch; batch = this.queue.shift()) await Promise.all(batch.map((p) => this.one(p)));
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async one(p: PodRef): Promise<void> {
+    try {
+      // The uid is a precondition: a pod re-created under the same name is left alone.
+      await this.api.patchNamespacedPod(
+        { name: p.name, namespace: p.namespace, body: { metadata: { uid: p.uid }, spec: { schedulingGates: [{ name: SCHEDULING_GATE_GANG, $patch: 'delete' }] } } },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      );
+      this.onDone('removed');
+    } catch (err) {
+      // Not seen removed by our watch: the planner sends it again after a few seconds.
+      this.onDone('failed');
+      this.logger.warn({ pod: `${p.namespace}/${p.name}`, err: (err as Error).message }, 'quorum gate not removed');
+    }
+  }
+}
