@@ -657,6 +657,17 @@ function extenderTimelineLine(who: string, t: ExtenderTimelineStats): string {
 }
 
 /** One line per run: the --load busy loops and the machine's load average around the measurement. */
+/** "cores|arrival" of a run; runs before --load and --arrival count as quiet backlog. */
+function conditionOf(r: RunResult): string {
+  return `${r.load?.cores ?? 0}|${r.arrival ?? 'backlog'}`;
+}
+
+function conditionText(c: string): string {
+  const [cores, arrival] = c.split('|');
+  const load = cores === '0' ? 'quiet machine' : `loaded: ${cores} busy ${cores === '1' ? 'core' : 'cores'} (--load ${cores})`;
+  return `${load}, ${arrival === 'live' ? 'pods submitted to a running scheduler (--arrival live)' : 'every pod queued before kube-scheduler starts (backlog)'}`;
+}
+
 function loadLines(res: Results): string[] {
   const runs = res.runs.filter((r) => r.load);
   if (runs.length === 0) return [];
@@ -684,25 +695,29 @@ export function renderMarkdown(res: Results, jsonPath: string): string {
   if (inTree) L.push(`- Kubernetes' own gang scheduling: gang-1.35 = kube-apiserver + kube-scheduler ${res.versions.kubernetes} (alpha), gang-1.37 = ${res.versions.next ?? 'v1.37.2'} (beta), both from test/controlplane/build.sh with K8S_VERSION; ours-1.37 = ours against ${res.versions.next ?? 'v1.37.2'}`);
   L.push(`- Sizes: \`${JSON.stringify(res.sizes)}\``);
   L.push('');
-  L.push('Method: a fresh etcd + kube-apiserver per run (one run per workload and side), N Ready Node objects (no kubelets; cpu 32, memory 128Gi, pods 110, 8 nvidia.com/gpu), every pod created **before** kube-scheduler starts, then the scheduler is started and the bound count is sampled (1 s for throughput, 100 ms for gang states) from a watch. Client QPS/burst 5000. Ours = the shipped manifests/scheduler/kube-scheduler-config.yaml (extender with filter and bind, nodeCacheCapable, the adaptive default percentageOfNodesToScore) and the extender as a child process (`node --import tsx src/cmd/extender.ts`, default flags; in W1 with `--cpu-prof`, 1 ms sampling, a few % overhead; `--profile false` turns it off). Vanilla = no extenders, default percentageOfNodesToScore. Coscheduling = queueSort/preFilter/postFilter/permit/reserve Coscheduling, PrioritySort off, permitWaitingTimeSeconds 10, PodGroups with minMember = gang size. Latencies come from kube-scheduler\'s own histograms (interpolated within buckets); because all pods are queued at scheduler start, the SLI latency mostly measures queueing and tracks the time to all bound, while the attempt duration (scheduler_scheduling_attempt_duration_seconds{result=scheduled}, recorded after the bind) spans one pod\'s scheduling and binding cycles: the extender\'s filter round trip and its bind, including the gang barrier wait; for Coscheduling the Permit wait. Ratios are ours / peer: above 1 is better for pods/s, below 1 is better for times; they are left out when a side did not complete (its numbers then cover only the pods it bound).', '');
+  L.push('Method: a fresh etcd + kube-apiserver per run (one run per workload and side), N Ready Node objects (no kubelets; cpu 32, memory 128Gi, pods 110, 8 nvidia.com/gpu), every pod created **before** kube-scheduler starts, then the scheduler is started and the bound count is sampled (1 s for throughput, 100 ms for gang states) from a watch. Client QPS/burst 5000. Ours = the shipped manifests/scheduler/kube-scheduler-config.yaml (extender with filter and bind, nodeCacheCapable, the adaptive default percentageOfNodesToScore) and the extender as a child process (`node dist/cmd/extender.js`, the compiled build as the image runs it, default flags; in W1 with `--cpu-prof`, 1 ms sampling, a few % overhead; `--profile false` turns it off). Vanilla = no extenders, default percentageOfNodesToScore. Coscheduling = queueSort/preFilter/postFilter/permit/reserve Coscheduling, PrioritySort off, permitWaitingTimeSeconds 10, PodGroups with minMember = gang size. Latencies come from kube-scheduler\'s own histograms (interpolated within buckets); because all pods are queued at scheduler start, the SLI latency mostly measures queueing and tracks the time to all bound, while the attempt duration (scheduler_scheduling_attempt_duration_seconds{result=scheduled}, recorded after the bind) spans one pod\'s scheduling and binding cycles: the extender\'s filter round trip and its bind, including the gang barrier wait; for Coscheduling the Permit wait. Ratios are ours / peer: above 1 is better for pods/s, below 1 is better for times; they are left out when a side did not complete (its numbers then cover only the pods it bound).', '');
   L.push('Partly bound gangs are observed through the API (a gang with some but not all members bound and not yet complete, sampled every 100 ms). Both gang mechanisms release a gang at once (our bind barrier, Coscheduling\'s Permit) and then write one Binding per pod, so a sample can catch a gang half-written for a few hundred ms; the longest span and the count at the end separate that from a gang that really holds part of the cluster. Coscheduling\'s members waiting at Permit hold resources inside the scheduler without being bound, so they never show here; "permit waits rejected" counts those that timed out or were rejected.', '');
   if (inTree) L.push(IN_TREE_METHOD, '');
   const nodesList = [...new Set(res.runs.map((r) => r.nodes))].sort((a, b) => a - b);
   for (const n of nodesList) {
     L.push(`## ${n} nodes`, '');
     for (const w of ['W1', 'W2', 'W3', 'W4', 'W5'] as Workload[]) {
-      const runs = res.runs.filter((r) => r.nodes === n && r.workload === w);
+      // One table per condition: the CPU load (--load) and, for gangs, how the pods arrived (--arrival).
+      const conditions = [...new Set(res.runs.filter((r) => r.nodes === n && r.workload === w).map(conditionOf))].sort();
+      for (const c of conditions) {
+      const runs = res.runs.filter((r) => r.nodes === n && r.workload === w && conditionOf(r) === c);
       if (runs.length === 0) continue;
       runs.sort((a, b) => SIDE_ORDER.indexOf(a.side) - SIDE_ORDER.indexOf(b.side));
       const ours = runs.find((r) => r.side === 'ours');
       const sizeNote = runs[0] as RunResult;
-      L.push(`### ${title(w, runs)}`, '');
+      L.push(`### ${title(w, runs)}${conditions.length > 1 || c !== '0|backlog' ? ` — ${conditionText(c)}` : ''}`, '');
       if (w === 'W5') L.push(...w5Summary(ours, runs.find((r) => r.side === 'vanilla')));
       else L.push(`${sizeNote.pods} pods${sizeNote.gangs ? ` in ${sizeNote.gangs} gangs of ${sizeNote.gangSize}` : ''}.`, '');
       const metrics = w === 'W1' ? COMMON : w === 'W3' ? [...COMMON, ...W3] : w === 'W4' ? [...W4, ...COMMON.filter((m) => !m.name.startsWith('pods/s (pods')), ...GANG] : w === 'W5' ? W5 : [...COMMON, ...GANG];
       L.push(table(runs, metrics), '');
       const ns = runs.flatMap((r) => notes(r));
       if (ns.length > 0) L.push(...ns, '');
+      }
     }
   }
   L.push(...loadLines(res));
@@ -711,7 +726,7 @@ export function renderMarkdown(res: Results, jsonPath: string): string {
   const gangTrouble = res.runs.filter((r) => isOursSide(r) && r.extender && (r.extender.barrierTimeouts > 0 || !r.completed));
   for (const r of gangTrouble) {
     const x = r.extender as NonNullable<RunResult['extender']>;
-    L.push(`- ${r.workload}, ${r.nodes} nodes${r.side === 'ours' ? '' : ` (${r.side})`}: ${r.completed ? 'completed' : `**did not complete** (${r.error ?? ''})`}; ${x.barrierTimeouts} bind barriers timed out, ${x.binds.held_timeout ?? 0} held binds failed against ${x.binds.bound ?? 0} bound; ${r.scheduleAttempts.unschedulable ?? 0} unschedulable and ${r.scheduleAttempts.error ?? 0} error attempts for ${r.pods} pods. kube-scheduler pops pods in its own queue order (no QueueSort from an extender), so a planned gang's members are spread through the pending queue; the barrier fails when no new member has reached it for the barrier timeout (20 s default), and each held bind is answered after 25 s while the member keeps its place.`);
+    L.push(`- ${r.workload}, ${r.nodes} nodes${r.side === 'ours' ? '' : ` (${r.side})`}: ${r.completed ? 'completed' : `**did not complete** (${r.error ?? ''})`}; ${x.barrierTimeouts} bind barriers timed out, ${x.binds.held_timeout ?? 0} held binds failed against ${x.binds.bound ?? 0} bound; ${r.scheduleAttempts.unschedulable ?? 0} unschedulable and ${r.scheduleAttempts.error ?? 0} error attempts for ${r.pods} pods. kube-scheduler pops pods in its own queue order (no QueueSort from an extender), so a planned gang's members are spread through the pending queue; the barrier fails when no new member has reached it for the barrier timeout (20 s default), and the barrier waits while every missing member is still coming (up to --barrier-max-wait-ms, 300 s) and fails at its timeout (20 s) only when one is not, and each held bind is answered after 20 s (--bind-hold-limit-ms, inside the scheduler's 30 s httpTimeout) while the member keeps its place: those answers are the \"held binds failed\".`);
   }
   if (gangTrouble.length > 0) L.push('');
   const profiled = res.runs.filter((r) => r.profile);

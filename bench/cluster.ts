@@ -921,10 +921,16 @@ function writeOutputs(res: Results, out: string, jsonPath: string): void {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.render) {
-    const path = resolve(args.render);
-    const res = JSON.parse(readFileSync(path, 'utf8')) as Results;
-    writeFileSync(join(args.out, 'RESULTS.md'), renderMarkdown(res, relative(REPO, path)));
-    log(`rendered ${join(args.out, 'RESULTS.md')} from ${path}`);
+    // Several files (comma-separated, e.g. quiet and loaded runs) render as one: their runs together.
+    const paths = args.render.split(',').map((p) => resolve(p.trim()));
+    const all = paths.map((p) => JSON.parse(readFileSync(p, 'utf8')) as Results);
+    const res: Results = paths.length === 1 ? (all[0] as Results) : {
+      ...(all[0] as Results),
+      command: all.map((r) => r.command).join('; '),
+      runs: all.flatMap((r) => r.runs),
+    };
+    writeFileSync(join(args.out, 'RESULTS.md'), renderMarkdown(res, paths.map((p) => relative(REPO, p)).join(', ')));
+    log(`rendered ${join(args.out, 'RESULTS.md')} from ${paths.join(', ')}`);
     return;
   }
   installChildHooks(); // SIGINT/SIGTERM: exit through the 'exit' hooks that kill every child

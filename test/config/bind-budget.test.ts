@@ -78,9 +78,9 @@ describe('bind time budget', () => {
   });
 
   it.each([
-    [['--bind-hold-limit-ms', '29000']],
+    [['--bind-hold-limit-ms', '299000']],
     [['--binding-timeout-ms', '20000']],
-    [['--bind-lag-grace-ms', '5000', '--bind-hold-limit-ms', '23000']],
+    [['--bind-lag-grace-ms', '5000', '--bind-hold-limit-ms', '293000']],
     [['--scheduler-http-timeout-ms', '10000']],
   ])('refuses %j: the sum would exceed the scheduler\'s httpTimeout, and says by how much and what to change', (args) => {
     const r = loadExtenderConfig(args, {});

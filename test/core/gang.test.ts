@@ -176,12 +176,12 @@ describe('bind barrier', () => {
     const rest: Promise<{ json: any }>[] = [];
     for (const p of pods.slice(1, 4)) {
       await new Promise((r) => setTimeout(r, 5));
-      t.now.ms += 9_000;
+      t.now.ms += 97_000;
       t.gang!.tick();
       rest.push(bind(t, p, nodesOf.get(p.metadata.name)!));
     }
-    // 27 s after it arrived (hold limit 20 s by default), the first request was answered so the scheduler does not time out ...
-    expect((await first).json.Error).toMatch(/3 of 5 members at the bind barrier after 20s; this member keeps its place/);
+    // 291 s after it arrived (hold limit 290 s by default), the first request was answered so the scheduler does not time out ...
+    expect((await first).json.Error).toMatch(/3 of 5 members at the bind barrier after 290s; this member keeps its place/);
     expect([...t.state.pods.values()].filter((p) => p.nodeName)).toHaveLength(0);
     // ... and when the last member arrives, all five are bound, the answered one included.
     const last = await bind(t, pods[4]!, nodesOf.get(pods[4]!.metadata.name)!);
@@ -222,8 +222,8 @@ describe('a patient barrier', () => {
     expect(t.state.sizes().holds).toBe(5);
     t.now.ms += 11_000;
     t.gang!.tick();
-    // The held requests were answered at the hold limit (20 s), the members kept their places; now the plan goes.
-    for (const r of await Promise.all(pending)) expect(r.json.Error).toMatch(/after 20s; this member keeps its place/);
+    // The held requests were answered at the hold limit (290 s), the members kept their places; now the plan goes.
+    for (const r of await Promise.all(pending)) expect(r.json.Error).toMatch(/after 290s; this member keeps its place/);
     expect(t.state.sizes().holds).toBe(0);
     expect(t.gang!.describe(t.now.ms).find((g) => g.gang === 'default/tf-smoke-gpu')!.lastReason).toMatch(/waited 301s, the longest a barrier waits for members still pending/);
   });

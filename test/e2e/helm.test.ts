@@ -214,12 +214,12 @@ describe('the Helm chart: lint, no drift from kustomize, strict validation, a li
     const [sched, ext] = ['kube-scheduler', 'extender'].map((n) => dep.spec.template.spec.containers.find((c: Obj) => c.name === n));
     expect(sched.image).toBe('registry.k8s.io/kube-scheduler:v1.34.2');
     expect(ext.image).toBe('registry.example.com/edge/edge-gang-scheduler:0.1.1');
-    expect(ext.command.join(' ')).toContain('--scheduler-names edge-sched --webhook-port 9443 --webhook-namespace edge-gang --local-storage-classes csi-local-lvm,fast-lvm --lvm-steering all-fitting --scheduler-http-timeout-ms 40000 --log-level debug');
+    expect(ext.command.join(' ')).toContain('--scheduler-names edge-sched --webhook-port 9443 --webhook-namespace edge-gang --local-storage-classes csi-local-lvm,fast-lvm --lvm-steering all-fitting --scheduler-http-timeout-ms 400000 --log-level debug');
     const cfg = parseYaml((objects.find((o) => o.kind === 'ConfigMap') as Obj).data['kube-scheduler-config.yaml']) as Obj;
     expect(cfg.profiles).toEqual([{ schedulerName: 'edge-sched' }]);
     expect(cfg.leaderElection).toMatchObject({ resourceName: 'edge-sched', resourceNamespace: 'edge-gang' });
     expect(cfg.percentageOfNodesToScore).toBe(100);
-    expect(cfg.extenders[0]).toMatchObject({ prioritizeVerb: 'prioritize', weight: 1, httpTimeout: '40s' });
+    expect(cfg.extenders[0]).toMatchObject({ prioritizeVerb: 'prioritize', weight: 1, httpTimeout: '400s' });
     expect(objects.filter((o) => o.kind === 'StorageClass').map((o) => o.metadata?.name)).toEqual(['fast-lvm']);
     const mwc = objects.find((o) => o.kind === 'MutatingWebhookConfiguration') as Obj;
     const conds = mwc.webhooks.flatMap((w: Obj) => w.matchConditions.map((m: Obj) => m.expression)).join('\n');

@@ -171,7 +171,7 @@ describe('legacy Policy file vs KubeSchedulerConfiguration', () => {
       enableHTTPS: false,
       nodeCacheCapable: true,
       ignorable: false,
-      httpTimeoutNs: 30_000_000_000,
+      httpTimeoutNs: 300_000_000_000,
       managedResources: [{ name: 'edge-gang.io/managed', ignoredByScheduler: true }],
       tlsConfig: null,
     });
@@ -181,12 +181,12 @@ describe('legacy Policy file vs KubeSchedulerConfiguration', () => {
     expect(fromConfig(SECONDARY_CONFIG)).toEqual(fromConfig(CONFIG));
   });
 
-  it('writes httpTimeout as nanoseconds in the Policy and as a duration string in v1: 30s == 30000000000', () => {
+  it('writes httpTimeout as nanoseconds in the Policy and as a duration string in v1: 300s == 300000000000', () => {
     const policy = JSON.parse(readFileSync(POLICY, 'utf8')) as { extenders: Record<string, unknown>[] };
     const cfg = parseYaml(readFileSync(CONFIG, 'utf8')) as { extenders: Record<string, unknown>[] };
-    expect(policy.extenders[0]?.httpTimeout).toBe(30_000_000_000);
-    expect(cfg.extenders[0]?.httpTimeout).toBe('30s');
-    expect(parseGoDuration('30s')).toBe(30_000_000_000);
+    expect(policy.extenders[0]?.httpTimeout).toBe(300_000_000_000);
+    expect(cfg.extenders[0]?.httpTimeout).toBe('300s');
+    expect(parseGoDuration('300s')).toBe(300_000_000_000);
   });
 
   it('writes enableHttps (legacy spelling) in the Policy and never the v1 spelling', () => {

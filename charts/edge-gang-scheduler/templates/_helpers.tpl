@@ -144,7 +144,7 @@ extenders:
 - --lvm-steering
 - {{ .Values.extender.lvmSteering }}
 {{- end }}
-{{- if ne (int .Values.extender.schedulerHttpTimeoutSeconds) 30 }}
+{{- if ne (int .Values.extender.schedulerHttpTimeoutSeconds) 300 }}
 - --scheduler-http-timeout-ms
 - {{ mul (int .Values.extender.schedulerHttpTimeoutSeconds) 1000 | quote }}
 {{- end }}
