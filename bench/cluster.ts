@@ -927,7 +927,9 @@ async function main(): Promise<void> {
     const res: Results = paths.length === 1 ? (all[0] as Results) : {
       ...(all[0] as Results),
       command: all.map((r) => r.command).join('; '),
-      runs: all.flatMap((r) => r.runs),
+      // A later file's run of the same workload, nodes, side, load and arrival replaces an earlier one.
+      runs: [...new Map(all.flatMap((r) => r.runs).map((r) => [`${r.workload}|${r.nodes}|${r.side}|${r.load?.cores ?? 0}|${r.arrival ?? 'backlog'}`, r])).values()],
+      durationS: all.reduce((t, r) => t + r.durationS, 0),
     };
     writeFileSync(join(args.out, 'RESULTS.md'), renderMarkdown(res, paths.map((p) => relative(REPO, p)).join(', ')));
     log(`rendered ${join(args.out, 'RESULTS.md')} from ${paths.join(', ')}`);
