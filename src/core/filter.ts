@@ -4,7 +4,8 @@
 
 import type { PodModel } from './model.js';
 import { resourceVerdict } from './fit.js';
-import { podVolumeNeeds, reserveUnselectedClaims, vgScore, vgVerdict, type PodVolumes } from './lvm.js';
+import { podVolumeNeeds, reserveUnselectedClaims, vgScore, vgVerdict, type PodVolumes, type VgVerdict } from './lvm.js';
+import { formatBytes } from './quantity.js';
 import type { ClusterState } from './state.js';
 import type { FilterOutcome, GangEngine, NodeLookup, Score } from './outcome.js';
 
@@ -48,6 +49,7 @@ export function filterPod(state: ClusterState, pod: PodModel, nodeNames: readonl
   }
   const out = filterLocalVolumes(state, pod, volumes, names, nowMs, lookup);
   Object.assign(out.failed, failed);
+  if (out.compact) for (const n of Object.keys(failed)) out.compact.failed[n] = 'held for a gang plan';
   return out;
 }
 
@@ -83,6 +85,7 @@ function filterLocalVolumes(
   const failed: Record<string, string> = {};
   const unresolvable: Record<string, string> = {};
   const fits: Candidate[] = [];
+  const rejected: { name: string; v: Extract<VgVerdict, { kind: 'rejected' }> }[] = [];
   const strategy = state.config.scoring;
   for (const name of names) {
     const node = lookup(name);
@@ -92,12 +95,18 @@ function filterLocalVolumes(
     }
     const v = vgVerdict(state, node, volumes, nowMs);
     if (v.kind === 'fits') fits.push({ name, rank: rankOf(strategy, v.vgs) });
-    else if (v.unresolvable) unresolvable[name] = `local-lvm: ${v.reason}`;
-    else failed[name] = `local-lvm: ${v.reason}`;
+    else {
+      rejected.push({ name, v });
+      if (v.unresolvable) unresolvable[name] = `local-lvm: ${v.reason}`;
+      else failed[name] = `local-lvm: ${v.reason}`;
+    }
   }
-  if (state.config.lvmSteering === 'all-fitting' || fits.length === 0) {
-    return { kind: 'local-lvm', passed: fits.map((c) => c.name), failed, unresolvable };
+  if (fits.length === 0) {
+    // A handful of nodes keep their own reasons (the message stays short); more get the summary.
+    const compact = names.length > COMPACT_ABOVE_NODES ? compactRefusals(failed, rejected) : undefined;
+    return { kind: 'local-lvm', passed: [], failed, unresolvable, ...(compact ? { compact } : {}) };
   }
+  if (state.config.lvmSteering === 'all-fitting') return { kind: 'local-lvm', passed: fits.map((c) => c.name), failed, unresolvable };
   fits.sort((a, b) => a.rank - b.rank || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const best = fits[0] as Candidate;
   reserveVolumes(state, pod, volumes, best.name, nowMs);
@@ -105,6 +114,33 @@ function filterLocalVolumes(
     failed[(fits[i] as Candidate).name] = `local-lvm: has room; volumes reserved on ${best.name} (${strategy})`;
   }
   return { kind: 'local-lvm', passed: [best.name], failed, unresolvable };
+}
+
+/** Up to this many refused nodes, each keeps its own reason on the wire (at most ~1 KiB of message). */
+const COMPACT_ABOVE_NODES = 10;
+
+/** Refusals without each node's own numbers: one reason per VG and cause, with the most any node has. */
+function compactRefusals(failed: Record<string, string>, rejected: { name: string; v: Extract<VgVerdict, { kind: 'rejected' }> }[]): NonNullable<FilterOutcome['compact']> {
+  const most = new Map<string, { bytes: number; nodes: number }>();
+  for (const { v } of rejected) {
+    if (!v.gap) continue;
+    const k = `${v.gap.vg}|${v.gap.cause}`;
+    const m = most.get(k);
+    most.set(k, { bytes: Math.max(m?.bytes ?? 0, v.gap.haveBytes), nodes: (m?.nodes ?? 0) + 1 });
+  }
+  const out: NonNullable<FilterOutcome['compact']> = { failed: {}, unresolvable: {} };
+  // Nodes refused before the volumes were looked at (not in the cache, held for a gang) keep their reason, without numbers.
+  for (const [n, r] of Object.entries(failed)) out.failed[n] = r.startsWith('held for a gang plan') ? 'held for a gang plan' : r;
+  for (const { name, v } of rejected) {
+    const g = v.gap;
+    const m = g ? most.get(`${g.vg}|${g.cause}`) : undefined;
+    // One node with that gap: its own reason says it; several: the need and the most any of them has.
+    const text = !g || !m || m.nodes === 1
+      ? `local-lvm: ${g ? v.reason : v.summary ?? v.reason}`
+      : `local-lvm: ${g.vg}: requested ${formatBytes(g.requestedBytes)}, ${g.cause === 'free' ? 'the most free on a node' : 'the largest VG'} ${formatBytes(m.bytes)}`;
+    (v.unresolvable ? out.unresolvable : out.failed)[name] = text;
+  }
+  return out;
 }
 
 /** Holds the pod's unplaced claims on `node` so that pods filtered next see the space as taken. */

@@ -53,7 +53,13 @@ export function podVolumeNeeds(state: ClusterState, pod: PodModel): PodVolumes {
 
 export type VgVerdict =
   | { kind: 'fits'; vgs: { vg: string; sizeBytes: number; freeAfterBytes: number }[] }
-  | { kind: 'rejected'; reason: string; unresolvable: boolean };
+  | {
+    kind: 'rejected'; reason: string; unresolvable: boolean;
+    /** The reason without this node's own numbers, so many nodes' refusals read alike (kube-scheduler counts alike reasons once). */
+    summary?: string;
+    /** Not enough room in one VG: the pod's need and what this node has, for a summary over all nodes. */
+    gap?: { vg: string; cause: 'free' | 'size'; requestedBytes: number; haveBytes: number };
+  };
 
 /** Free bytes of one VG on one node as the extender sees them now, leaving out the pod's own claims. */
 export function vgFreeBytes(state: ClusterState, node: NodeModel, vg: string, nowMs: number, ownClaims: ReadonlySet<string>): { sizeBytes: number; freeBytes: number } | null {
@@ -66,16 +72,16 @@ export function vgFreeBytes(state: ClusterState, node: NodeModel, vg: string, no
   return { sizeBytes: cap.sizeBytes, freeBytes: Math.max(0, free) };
 }
 
-function nodeStorageProblem(config: CoreConfig, node: NodeModel, nowMs: number): { reason: string; unresolvable: boolean } | null {
+function nodeStorageProblem(config: CoreConfig, node: NodeModel, nowMs: number): { reason: string; unresolvable: boolean; summary?: string } | null {
   const l = config.localStorageNodeLabel;
   if (l && node.labels[l.key] !== l.value) {
     return { reason: `not a local-storage node (label ${l.key}=${l.value} is missing)`, unresolvable: true };
   }
   const c = node.capacity;
   if (!c) return { reason: 'no capacity report from node-resource-manager on this node', unresolvable: true };
-  if (c.problem) return { reason: `capacity report unusable: ${c.problem}`, unresolvable: false };
+  if (c.problem) return { reason: `capacity report unusable: ${c.problem}`, unresolvable: false, summary: 'capacity report unusable' };
   if (c.updatedAtMs !== null && nowMs - c.updatedAtMs > config.capacityStaleAfterMs) {
-    return { reason: `capacity report is stale (last updated ${Math.round((nowMs - c.updatedAtMs) / 1000)}s ago)`, unresolvable: false };
+    return { reason: `capacity report is stale (last updated ${Math.round((nowMs - c.updatedAtMs) / 1000)}s ago)`, unresolvable: false, summary: 'capacity report is stale' };
   }
   return null;
 }
@@ -89,13 +95,13 @@ export function vgVerdict(state: ClusterState, node: NodeModel, volumes: Extract
     const f = vgFreeBytes(state, node, need.vg, nowMs, volumes.ownClaims);
     if (!f) {
       const have = [...(node.capacity?.vgs.keys() ?? [])];
-      return { kind: 'rejected', reason: `VolumeGroup ${need.vg} not found on node${have.length ? ` (has ${have.join(', ')})` : ''}`, unresolvable: true };
+      return { kind: 'rejected', reason: `VolumeGroup ${need.vg} not found on node${have.length ? ` (has ${have.join(', ')})` : ''}`, unresolvable: true, summary: `VolumeGroup ${need.vg} not found on node` };
     }
     if (need.bytes > f.sizeBytes) {
-      return { kind: 'rejected', reason: `${need.vg}: requested ${formatBytes(need.bytes)}, VG size ${formatBytes(f.sizeBytes)}`, unresolvable: true };
+      return { kind: 'rejected', reason: `${need.vg}: requested ${formatBytes(need.bytes)}, VG size ${formatBytes(f.sizeBytes)}`, unresolvable: true, gap: { vg: need.vg, cause: 'size', requestedBytes: need.bytes, haveBytes: f.sizeBytes } };
     }
     if (need.bytes > f.freeBytes) {
-      return { kind: 'rejected', reason: `${need.vg}: requested ${formatBytes(need.bytes)}, free ${formatBytes(f.freeBytes)}`, unresolvable: false };
+      return { kind: 'rejected', reason: `${need.vg}: requested ${formatBytes(need.bytes)}, free ${formatBytes(f.freeBytes)}`, unresolvable: false, gap: { vg: need.vg, cause: 'free', requestedBytes: need.bytes, haveBytes: f.freeBytes } };
     }
     out.push({ vg: need.vg, sizeBytes: f.sizeBytes, freeAfterBytes: f.freeBytes - need.bytes });
   }

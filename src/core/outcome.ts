@@ -12,6 +12,13 @@ export interface FilterOutcome {
   passed: string[];
   failed: Record<string, string>;
   unresolvable: Record<string, string>;
+  /**
+   * When nothing passed: the same split with reasons that do not carry each node's own numbers (one
+   * per VolumeGroup and cause, with the pod's need and the most any node has), so kube-scheduler's
+   * message, which counts alike reasons once, stays short however many nodes there are. The per-node
+   * reasons above stay for `decide` and the logs.
+   */
+  compact?: { failed: Record<string, string>; unresolvable: Record<string, string> };
 }
 
 export type NodeLookup = (name: string) => NodeModel | undefined;

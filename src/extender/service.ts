@@ -47,7 +47,8 @@ const NONE: Readonly<Record<string, string>> = Object.freeze({});
  * only when nothing passed. The counts stay in the metrics; `decide` and /debug keep every reason.
  */
 function forTheScheduler(out: FilterOutcome): FilterOutcome {
-  if (out.passed.length === 0) return out;
+  // Nothing passed: the reasons without each node's numbers, so the scheduler's message stays short.
+  if (out.passed.length === 0) return out.compact ? { kind: out.kind, passed: [], failed: out.compact.failed, unresolvable: out.compact.unresolvable } : out;
   if (Object.keys(out.failed).length === 0 && Object.keys(out.unresolvable).length === 0) return out;
   return { kind: out.kind, passed: out.passed, failed: NONE as Record<string, string>, unresolvable: NONE as Record<string, string> };
 }

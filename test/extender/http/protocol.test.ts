@@ -184,3 +184,24 @@ describe('health and metrics', () => {
     expect(t.app.server.headersTimeout).toBeGreaterThan(t.app.server.keepAliveTimeout);
   });
 });
+
+describe('refusals kube-scheduler can aggregate', () => {
+  it('a local-LVM pod that fits none of 5,000 nodes of varied free space gets a few distinct reasons, with its need and the most free', async () => {
+    const many = Array.from({ length: 5000 }, (_, i) => makeNode(`n-${i}`).localStorage().vg('volumegroup1', 100 * GiB, (1 + (i % 997)) * 10 * MiB).build());
+    const t = testExtender([makeLocalStorageClass(), makeNode('cloud-0').build(), ...many, makePvc('big', '60Gi')]);
+    const r = await post(t, 'filter', namesArgs(makePod('p').pvc('big').build(), [...many.map((n: any) => n.metadata.name), 'cloud-0']));
+    expect(r.json.NodeNames).toEqual([]);
+    const reasons = [...Object.values(r.json.FailedNodes), ...Object.values(r.json.FailedAndUnresolvableNodes)] as string[];
+    expect(reasons).toHaveLength(5001);
+    const distinct = [...new Set(reasons)];
+    expect(distinct.sort()).toEqual([
+      'local-lvm: not a local-storage node (label alibabacloud.com/edge-enable-localstorage=true is missing)',
+      'local-lvm: volumegroup1: requested 60Gi, the most free on a node 9.74Gi',
+    ]);
+    // kube-scheduler's FitError message: "0/N nodes are available: " + "<count> <reason>" per distinct reason.
+    const counts = new Map<string, number>();
+    for (const x of reasons) counts.set(x, (counts.get(x) ?? 0) + 1);
+    const message = `0/5001 nodes are available: ${[...counts].map(([x, n]) => `${n} ${x}`).sort().join(', ')}.`;
+    expect(message.length).toBeLessThan(2048);
+  });
+});
