@@ -3,6 +3,7 @@
 // barrier, release, failed binds). Summaries are p50/p99 over the gangs; bench/cluster-report.ts renders them.
 
 import { httpGet } from '../src/localcluster/net.js';
+import type { GangTimeline } from '../src/core/gang/types.js';
 import type { ExtenderTimelineStats, GangTimelineStats } from './cluster-report.js';
 import { countKeys, quantile } from './cluster-util.js';
 
@@ -37,19 +38,10 @@ export function watchTimeline(gangs: ReadonlyMap<string, WatchedGang>, tStart: n
   };
 }
 
-/** The extender's answer (src/extender/http/routes.ts); extra fields are ignored. */
+/** The extender's answer (src/extender/http/routes.ts); an older extender may not send `requeued`. */
 interface ExtenderTimeline {
   nowMs: number;
-  gangs: Array<{
-    gang: string;
-    firstFilterMs: number | null;
-    planMs: number | null;
-    plans: number;
-    arrivalsMs: number[];
-    releasedMs: number | null;
-    failedBinds: Array<{ pod: string; atMs: number; reason: string }>;
-    requeued?: number;
-  }>;
+  gangs: Array<Omit<GangTimeline, 'requeued'> & { requeued?: number }>;
 }
 
 /** GET <url>/debug/gangs/timeline: the raw answer, or null when this extender does not serve it (404). */

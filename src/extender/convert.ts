@@ -97,6 +97,7 @@ export function toPod(raw: unknown): PodModel | null {
   const required = obj(obj(obj(spec.affinity).nodeAffinity).requiredDuringSchedulingIgnoredDuringExecution);
   const terms = required.nodeSelectorTerms ? selectorTerms(required.nodeSelectorTerms) : null;
   const phase = str(status.phase);
+  const gates = gateNames(spec);
   return {
     uid: str(meta.uid) || `${str(meta.namespace) || 'default'}/${name}`,
     namespace: str(meta.namespace) || 'default',
@@ -117,8 +118,8 @@ export function toPod(raw: unknown): PodModel | null {
     claimNames: podClaimNames(name, arr(spec.volumes)),
     terminal: phase === 'Succeeded' || phase === 'Failed',
     deleting: meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null,
-    gated: gateNames(spec).some((g) => g !== SCHEDULING_GATE_GANG),
-    quorumGated: gateNames(spec).includes(SCHEDULING_GATE_GANG),
+    gated: gates.some((g) => g !== SCHEDULING_GATE_GANG),
+    quorumGated: gates.includes(SCHEDULING_GATE_GANG),
     unschedulableMessage: unschedulableMessage(status),
     ...(phase ? { phase } : {}),
   };

@@ -44,12 +44,11 @@ const NONE: Readonly<Record<string, string>> = Object.freeze({});
  * The answer as kube-scheduler needs it. When some node passed, the pod is schedulable and the
  * scheduler never shows the other nodes' reasons (they only make up its FitError message when no
  * node is left): listing them cost 324 KB per steered gang member at 5,000 nodes. So they are sent
- * only when nothing passed. The counts stay in the metrics; `decide` and /debug keep every reason.
+ * only when nothing passed. The counts stay in the metrics; `decide` keeps every reason. Called only for answers that carry reasons.
  */
 function forTheScheduler(out: FilterOutcome): FilterOutcome {
   // Nothing passed: the reasons without each node's numbers, so the scheduler's message stays short.
   if (out.passed.length === 0) return out.compact ? { kind: out.kind, passed: [], failed: out.compact.failed, unresolvable: out.compact.unresolvable } : out;
-  if (Object.keys(out.failed).length === 0 && Object.keys(out.unresolvable).length === 0) return out;
   return { kind: out.kind, passed: out.passed, failed: NONE as Record<string, string>, unresolvable: NONE as Record<string, string> };
 }
 
@@ -109,7 +108,7 @@ export class ExtenderService {
     const nu = Object.keys(out.unresolvable).length;
     if (nf) metrics.nodeVerdicts.inc({ result: 'failed' }, nf);
     if (nu) metrics.nodeVerdicts.inc({ result: 'unresolvable' }, nu);
-    return forTheScheduler(out);
+    return nf + nu > 0 ? forTheScheduler(out) : out;
   }
 
   /** Integer scores 0..10 for the offered nodes. */

@@ -3,6 +3,7 @@
 // pod's PodScheduled condition, and the removal of one scenario's objects.
 
 import type { CoreV1Api, V1Pod, V1PodCondition } from '@kubernetes/client-node';
+import type { GangDescription } from '../../src/core/gang/types.js';
 import { ANNOTATION_SELECTED_NODE } from '../../src/wire/keys.js';
 import { forceDeletePods, inBatches, isNotFound, listPods, waitFor } from '../../src/localcluster/objects.js';
 import { parseQuantityBytes } from '../../src/localcluster/quantity.js';
@@ -68,16 +69,8 @@ export async function metric(extenderUrl: string, name: string): Promise<number>
   return m ? Number(m[1]) : 0;
 }
 
-export interface GangLine {
-  gang: string;
-  phase: string;
-  members: number;
-  planned: number;
-  atBarrier: number;
-  bound: number;
-  minAvailable: number | null;
-  lastReason: string;
-}
+/** A /debug/gangs line: the planner's own description. */
+export type GangLine = Pick<GangDescription, 'gang' | 'phase' | 'members' | 'planned' | 'atBarrier' | 'bound' | 'minAvailable' | 'lastReason'>;
 
 export async function debugGang(extenderUrl: string, key: string): Promise<GangLine | undefined> {
   const r = await fetch(`${extenderUrl}/debug/gangs`);

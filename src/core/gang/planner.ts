@@ -188,7 +188,7 @@ export class GangPlanner implements GangEngine {
       }
     }
     // Nothing freed and the same members: the last search's answer stands (no re-plan per retry).
-    const failKey = `${this.state.freedVersion}|${members.length}|${bound}`;
+    const failKey = this.failKey(members, bound);
     if (rec.failedAt === failKey && rec.failedReason) return { kind: 'refused', reason: rec.failedReason };
     const unbound = members.filter((m) => !m.nodeName);
     const needed = spec.minAvailable - bound;
@@ -249,12 +249,15 @@ export class GangPlanner implements GangEngine {
     let recent = false;
     for (const at of rec.refusedAt.values()) if (nowMs - at <= RETRY_REFUSED_WITHIN_MS) recent = true;
     const bound = this.bound(members);
-    if (!recent || rec.failedAt === `${this.state.freedVersion}|${members.length}|${bound}`) return false;
+    if (!recent || rec.failedAt === this.failKey(members, bound)) return false;
     const spec = this.spec(rec.key, members);
     if (spec.kind !== 'ok' || members.length < spec.spec.minAvailable || bound >= spec.spec.minAvailable) return false;
     this.tryPlan(rec, spec.spec, members, bound, nowMs, '');
     return true;
   }
+
+  /** What a failed plan depends on: nothing freed and the same members means the same answer. */
+  private failKey(members: PodModel[], bound: number): string { return `${this.state.freedVersion}|${members.length}|${bound}`; }
 
   /** The gang that blocks gangs ranked after it, if any. */
   private head(nowMs: number): { rec: GangRecord; spec: GangSpec; bound: number } | null {
