@@ -16,6 +16,8 @@ import { registerLocalWebhook, waitForCaBundle } from './webhook.js';
 import { startFakeProvisioner, type FakeProvisioner } from './provisioner.js';
 
 export interface StackOptions {
+  /** kube-apiserver and kube-scheduler version ("1.37.2"): ControlPlaneOptions.k8sVersion. Default: env K8S_VERSION, else 1.35.4. */
+  k8sVersion?: string;
   /** Extra extender flags (e.g. ['--barrier-timeout-ms', '20000']); --host/--port are set here. */
   extenderArgs?: string[];
   /** pino level of the extender's logger. Default 'warn'. */
@@ -76,7 +78,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return stopping;
   };
   try {
-    cp = await startControlPlane({});
+    cp = await startControlPlane({ k8sVersion: opts.k8sVersion });
     const controlPlaneMs = Date.now() - t0;
     progress(`etcd + kube-apiserver up in ${(controlPlaneMs / 1000).toFixed(1)} s (files in ${cp.dir}, etcd ${cp.etcdUrl})`);
 

@@ -320,10 +320,23 @@ describe('refusals our lagging watch caused', () => {
     // A refusal that old was not watch lag: no sweep re-plan for it.
     const late = [0, 1].map((i) => makePod(`late-${i}`).gpu(4).group('late', 2).build());
     for (const p of late) { t.state.setPod(toPod(p)!); await filter(t, p); }
+    // (late-0, refused by the quorum gate, was called back once when late-1's plan failed.)
+    const before = t.requeued.length;
     t.now.ms += 31_000;
     t.state.setNode(toNodeModel(makeNode('gpu-9').gpus(8).build()));
     t.gang!.tick();
-    expect(t.requeued.filter((r) => r.name.startsWith('late-'))).toEqual([]);
+    expect(t.requeued.slice(before).filter((r) => r.name.startsWith('late-'))).toEqual([]);
+  });
+});
+
+describe('members the quorum gate refused', () => {
+  it('are called back once when the first plan fails, so each is refused with the gap that holds now', async () => {
+    const pods = [0, 1, 2].map((i) => makePod(`w-${i}`).gpu(2).group('g', 3).build());
+    const t = testExtender(gpuNodes(2));
+    for (const p of pods) { t.state.setPod(toPod(p)!); await filter(t, p); }
+    expect(t.requeued.map((r) => r.name).sort()).toEqual(['w-0', 'w-1']);
+    for (const p of pods) expect(Object.values((await filter(t, p)).json.FailedAndUnresolvableNodes ?? {})[0]).toMatch(/^gang default\/g: needs 6 nvidia.com\/gpu for 3 pods, 4 free/);
+    expect(t.requeued).toHaveLength(2);
   });
 });
 

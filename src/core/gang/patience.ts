@@ -61,6 +61,15 @@ export function startTimeline(rec: GangRecord, members: PodModel[], nowMs: numbe
   return back;
 }
 
+/**
+ * Members the quorum gate refused (unresolvable), but the one being filtered: kube-scheduler keeps them in its
+ * unschedulable pool with "k of n members exist" until a cluster event or its 5-minute flush, and a pod-by-pod
+ * creator (Kubeflow's training-operator) leaves the first ones so. Called back once when the first plan fails.
+ */
+export function quorumRefused(rec: GangRecord, members: PodModel[], forUid: string): PodRef[] {
+  return members.filter((m) => m.uid !== forUid && rec.refusedAt.has(m.uid)).map((m) => ({ uid: m.uid, namespace: m.namespace, name: m.name }));
+}
+
 export function newRecord(key: string): GangRecord {
   return {
     key, plan: null, barrier: new Map(), barrierProgressMs: 0, phase: 'waiting-for-members', lastReason: '', lastReasonMs: 0,

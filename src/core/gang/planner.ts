@@ -29,7 +29,7 @@ import { placementVerdict } from '../fit.js';
 import { podVolumeNeeds, reserveUnselectedClaims } from '../lvm.js';
 import { compareRank, gangSpec, type GangSpec, type SpecResult } from './spec.js';
 import { honourPin, placeOne, planPlacement } from './placement.js';
-import { markSteered, newRecord, noteFailedBind, startTimeline, whyStopWaiting } from './patience.js';
+import { markSteered, newRecord, noteFailedBind, quorumRefused, startTimeline, whyStopWaiting } from './patience.js';
 import { describeGangs } from './describe.js';
 import { fitsEmptyCluster } from './head.js';
 import { QuorumGates, drain } from './gates.js';
@@ -195,6 +195,8 @@ export class GangPlanner implements GangEngine {
     const result = planPlacement(this.state, unbound, needed, spec.sameNodeLabel, nowMs);
     if (result.kind === 'failed') {
       const reason = `gang ${rec.key}: ${result.reason}`;
+      // Quorum-refused members would keep "k of n members exist" until a cluster event: call them back once.
+      if (rec.phase === 'waiting-for-members') this.requeues.push(...quorumRefused(rec, members, forUid));
       rec.failedAt = failKey;
       rec.failedReason = reason;
       rec.waitingSinceMs ??= nowMs;
