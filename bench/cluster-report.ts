@@ -5,6 +5,7 @@
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { chaosSection, type ChaosResultsFile } from './chaos/report.js';
 
 export type Workload = 'W1' | 'W2' | 'W3' | 'W4' | 'W5';
 /** bench/cluster-peers.ts SIDES says what each one runs. */
@@ -778,5 +779,7 @@ function renderExtras(dir = join(process.cwd(), 'bench/results')): string[] {
     const marks = (soak.samples as any[]).filter((x) => x.atS % 300 < 10);
     L.push(`Every 5 minutes (s: RSS MiB / heap MiB / lag p99 ms): ${marks.map((x) => `${x.atS}: ${x.rssMiB} / ${x.heapMiB} / ${x.lagP99Ms}`).join('; ')}.`, '');
   }
+  const chaos = existsSync(dir) ? readdirSync(dir).filter((f) => /^chaos-.*\.json$/.test(f)).sort() : [];
+  L.push(...chaosSection(chaos.map((f) => read(f) as ChaosResultsFile)));
   return L;
 }

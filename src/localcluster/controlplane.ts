@@ -89,6 +89,12 @@ export interface ControlPlane {
   startApiServer(): Promise<void>;
   /** stop + start kube-apiserver on the same port and wait for /readyz (fault tests). */
   restartApiServer(opts?: StopOptions): Promise<void>;
+  /** Stops etcd (SIGTERM or SIGKILL); its data directory is kept for startEtcd (fault tests). */
+  stopEtcd(opts?: StopOptions): Promise<void>;
+  /** Starts etcd again on the same ports and data directory and waits for its /readyz. */
+  startEtcd(): Promise<void>;
+  /** Sends SIGSTOP or SIGCONT to etcd, kube-apiserver or this control plane's kube-scheduler (a freeze, for fault tests). */
+  signal(component: 'etcd' | 'kube-apiserver' | 'kube-scheduler', signal: 'SIGSTOP' | 'SIGCONT'): void;
   /** Kills every child (SIGTERM, then SIGKILL after 2 s), then removes the temp dirs. Idempotent. */
   stop(): Promise<void>;
 }
@@ -297,8 +303,28 @@ class LocalControlPlane implements ControlPlane {
     await this.startApiServerInner();
   }
 
+  stopEtcd(so?: StopOptions): Promise<void> {
+    return this.etcd.stop(so);
+  }
+
+  async startEtcd(): Promise<void> {
+    if (this.stopping) throw new Error('control plane is stopped');
+    if (this.etcd.running) return;
+    this.etcd.start();
+    await this.etcd.waitReady(async () => (await httpGet(`${this.etcdUrl}/readyz`)).status === 200, this.s.startTimeoutMs);
+  }
+
+  signal(component: 'etcd' | 'kube-apiserver' | 'kube-scheduler', sig: 'SIGSTOP' | 'SIGCONT'): void {
+    const c = component === 'etcd' ? this.etcd : component === 'kube-apiserver' ? this.apiServer : this.scheduler;
+    const pid = c.pid;
+    if (pid === undefined) throw new Error(`${component} is not running`);
+    process.kill(pid, sig);
+  }
+
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      // A frozen (SIGSTOP) child ignores SIGTERM until it is continued.
+      for (const c of this.components) if (c.pid !== undefined) try { process.kill(c.pid, 'SIGCONT'); } catch { /* gone */ }
       for (const c of this.components) await c.stop({ graceMs: 2000 });
       this.writePidFile();
       await this.reaper.stop();

@@ -10,8 +10,8 @@
 // VolumeBinding PreBind writes selected-node and then waits for the claim to be bound, so that
 // member never reaches the extender's bind verb, while the other members are held at the barrier.
 //
-// Not covered: an etcd restart. The harness (src/localcluster/controlplane.ts) can stop and start
-// kube-apiserver only; etcd keeps running throughout.
+// etcd restarts, kube-scheduler leader failover, the webhook down and faults in a row at random
+// moments: test/e2e/chaos.test.ts (bench/chaos).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
