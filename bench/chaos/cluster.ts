@@ -15,6 +15,7 @@ import { AdmissionregistrationV1Api, CoreV1Api, StorageV1Api } from '@kubernetes
 import { makeNode } from '../../src/localcluster/builders.js';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { startControlPlane, type ControlPlane } from '../../src/localcluster/controlplane.js';
+import { kubeconfigYaml } from '../../src/localcluster/credentials.js';
 import { schedulerArgs } from '../../src/localcluster/flags.js';
 import { LoopLab, requireRootAndTools, seedConfigMap, sh } from '../../src/localcluster/loop-lab.js';
 import { freePorts, httpGet } from '../../src/localcluster/net.js';
@@ -205,8 +206,7 @@ export class ChaosCluster {
     await this.core.createNamespacedConfigMap({ namespace: 'kube-system', body: cm });
     // The agent's kubeconfig goes through its proxy.
     const path = join(this.dir, 'agent.kubeconfig');
-    const text = readFileSync(this.cp.kubeconfigPath, 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://${this.agentProxy.address}`);
-    writeFileSync(path, text, { mode: 0o600 });
+    writeFileSync(path, kubeconfigYaml(`https://${this.agentProxy.address}`, 'admin', this.cp.tokens.get('admin') ?? ''), { mode: 0o600 });
     const args = [
       '--import', 'tsx', NODE_RESOURCE_MANAGER_ENTRY,
       '--kubeconfig', path, '--node-name', AGENT_NODE, '--state-dir', join(lab.dir, 'state'),
@@ -281,7 +281,6 @@ export class ChaosCluster {
     this.stopped = true;
     if (this.supervisor) clearInterval(this.supervisor);
     const all = [...this.replicas.flatMap((r) => [r.scheduler, r.extender]), ...(this.agent ? [this.agent] : [])];
-    for (const c of all) if (c.pid !== undefined) try { process.kill(c.pid, 'SIGCONT'); } catch { /* gone */ }
     for (const c of all) await c.stop({ graceMs: 3000 });
     await this.provisioner?.stop().catch(() => undefined);
     await this.webhookProxy?.close().catch(() => undefined);

@@ -16,7 +16,7 @@
 import type { CoreV1Api, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { ANNOTATION_SELECTED_NODE, ANNOTATION_VG_CAPACITY, LABEL_POD_GROUP_MIN_AVAILABLE, LABEL_POD_GROUP_NAME } from '../../src/wire/keys.js';
 import { AGENT_NODE, ChaosCluster, type AgentDevices } from './cluster.js';
-import { LABEL_JOB, NAMESPACE, type Job } from './workload.js';
+import { LABEL_JOB, type Job } from './workload.js';
 
 export const PARTIAL_BOUND_MS = 30_000;
 export const FAULT_GRACE_MS = 30_000;
@@ -91,7 +91,6 @@ export class InvariantChecker {
   /** Local PVs seen, and the largest committed share of a VG. */
   maxVgShare = 0;
   maxCpuShare = 0;
-  lastPods: V1Pod[] = [];
   private readonly partialSince = new Map<string, { since: number; last: number; cleanMs: number; reported: boolean }>();
   private readonly reported = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -150,7 +149,6 @@ export class InvariantChecker {
   /** One look at the cluster (a poll; tests call it with objects of their own). */
   observe(pods: V1Pod[], nodes: V1Node[], pvs: V1PersistentVolume[], now: number): void {
     this.polls++;
-    this.lastPods = pods.filter((p) => p.metadata?.namespace === NAMESPACE);
     this.checkNodes(pods, nodes);
     this.checkVgs(nodes, pvs);
     this.checkGangs(pods, now);

@@ -1,6 +1,9 @@
 // A chaos run in words: one summary line, the faults by kind with recovery times, every violation.
 
+import { quantile } from '../cluster-util.js';
 import type { ChaosResult } from './run.js';
+
+export const percentile = (xs: readonly number[], p: number): number | null => quantile(xs, p / 100);
 
 const ms = (x: number | null) => (x === null ? '–' : `${(x / 1000).toFixed(1)} s`);
 
@@ -15,13 +18,6 @@ export function summary(r: ChaosResult): string {
   return lines.join('\n');
 }
 
-
-/** The p-th percentile (nearest rank) of xs; null when empty. */
-export function percentile(xs: readonly number[], p: number): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
-}
 
 /** The RESULTS.md section for a set of runs: one line per run, faults by kind over all runs. */
 export function markdown(results: readonly ChaosResult[], command: string): string {

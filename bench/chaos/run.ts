@@ -5,11 +5,11 @@
 // are submitted, and every job still alive must run within the drain time.
 
 import { cpSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { makePod } from '../../src/localcluster/builders.js';
-import { isConflict, isNotFound } from '../../src/localcluster/objects.js';
+import { ensureNamespace, isConflict } from '../../src/localcluster/objects.js';
 import { ANNOTATION_VG_CAPACITY, DEFAULT_SCHEDULER_NAME } from '../../src/wire/keys.js';
 import { AGENT_NODE, ChaosCluster, SECONDARY_SCHEDULER_NAME, type ChaosSetup } from './cluster.js';
 import { strike, type StruckFault } from './faults.js';
@@ -67,14 +67,6 @@ function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-async function ensureNamespace(core: CoreV1Api, name: string): Promise<void> {
-  try {
-    await core.createNamespace({ body: { metadata: { name } } });
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-  }
-}
-
 /** Creates a gang of 2 and a plain pod (retrying refusals) and waits until all three are bound. */
 async function canary(core: CoreV1Api, n: number, since: number, scheduler: string): Promise<number | null> {
   const names = [`c${n}-gang-0`, `c${n}-gang-1`, `c${n}-plain`];
@@ -111,7 +103,7 @@ async function canary(core: CoreV1Api, n: number, since: number, scheduler: stri
     await sleep(200);
   }
   for (const name of names) {
-    await core.deleteNamespacedPod({ name, namespace: CANARY_NS, gracePeriodSeconds: 0 }).catch((err: unknown) => { if (!isNotFound(err)) return undefined; return undefined; });
+    await core.deleteNamespacedPod({ name, namespace: CANARY_NS, gracePeriodSeconds: 0 }).catch(() => undefined); // gone, or the API away: the namespace is the canaries' own
   }
   return boundAt === null ? null : boundAt - since;
 }
@@ -138,7 +130,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const agent = isRoot();
   const kinds = (opts.kinds ?? FAULT_KINDS).filter((k) => agent || !AGENT_FAULTS.includes(k));
   const schedule = faultSchedule({ seed: opts.seed, steps: 1000, kinds });
-  const loadStart = (await import('node:os')).loadavg();
+  const loadStart = loadavg();
   const t0 = Date.now();
   const setup: ChaosSetup = opts.setup ?? (opts.seed % 2 === 0 ? 'secondary' : 'default');
   const schedulerName = setup === 'secondary' ? SECONDARY_SCHEDULER_NAME : DEFAULT_SCHEDULER_NAME;
@@ -268,6 +260,6 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     provisionerRefusals,
     ...(keptLogs ? { keptLogs } : {}),
     leftLoopDevices: cluster.leftLoopDevices,
-    loadAverage: { start: loadStart, end: (await import('node:os')).loadavg() },
+    loadAverage: { start: loadStart, end: loadavg() },
   };
 }

@@ -7,7 +7,7 @@
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { GiB, makeNode, makePod, makePvc } from '../../src/localcluster/builders.js';
-import { createNodes, isConflict, isNotFound } from '../../src/localcluster/objects.js';
+import { createNodes, ensureNamespace, isConflict, isNotFound } from '../../src/localcluster/objects.js';
 import { LABEL_LOCAL_STORAGE } from '../../src/wire/keys.js';
 import { between, pick } from './schedule.js';
 
@@ -80,11 +80,7 @@ export class Workload {
   constructor(private readonly core: CoreV1Api, private readonly rng: RandomGenerator, private readonly schedulerName: string) {}
 
   async setUp(): Promise<void> {
-    try {
-      await this.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
+    await ensureNamespace(this.core, NAMESPACE);
     await createNodes(this.core, workerNodes());
   }
 

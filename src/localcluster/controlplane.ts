@@ -323,8 +323,6 @@ class LocalControlPlane implements ControlPlane {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      // A frozen (SIGSTOP) child ignores SIGTERM until it is continued.
-      for (const c of this.components) if (c.pid !== undefined) try { process.kill(c.pid, 'SIGCONT'); } catch { /* gone */ }
       for (const c of this.components) await c.stop({ graceMs: 2000 });
       this.writePidFile();
       await this.reaper.stop();

@@ -32,6 +32,15 @@ export async function inBatches<T, R>(items: readonly T[], concurrency: number, 
 // --- nodes -------------------------------------------------------------------------------------------
 
 /** Creates Nodes (status included: a create keeps it) with `concurrency` requests in flight. */
+/** Creates the namespace unless it exists. */
+export async function ensureNamespace(core: CoreV1Api, name: string): Promise<void> {
+  try {
+    await core.createNamespace({ body: { metadata: { name } } });
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
+}
+
 export async function createNodes(core: CoreV1Api, nodes: (V1Node | NodeBuilder)[], concurrency = 50): Promise<V1Node[]> {
   return inBatches(nodes, concurrency, (n) => core.createNode({ body: n instanceof NodeBuilder ? n.manifest() : n }));
 }

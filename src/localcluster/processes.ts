@@ -160,6 +160,8 @@ export class Component {
   async stop({ signal = 'SIGTERM', graceMs = 5000 }: StopOptions = {}): Promise<void> {
     const child = this.child;
     if (!child || !this.running || !this.exited) return;
+    // A frozen (SIGSTOP) child ignores SIGTERM until it is continued.
+    if (signal !== 'SIGKILL') child.kill('SIGCONT');
     child.kill(signal);
     const timer = setTimeout(() => {
       if (this.running) child.kill('SIGKILL');

@@ -20,7 +20,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_SCHEDULER_PLUGINS_POD_GROUP, PODGROUP_API, RESOURCE_SCHEDULING_MARK } from '../../src/wire/keys.js';
 import { makeNode, makePod, makePodGroup } from '../../src/localcluster/builders.js';
-import { createNodes, createPods, isConflict, listPods, waitFor } from '../../src/localcluster/objects.js';
+import { createNodes, createPods, ensureNamespace, listPods, waitFor } from '../../src/localcluster/objects.js';
 import { REPO_ROOT } from '../../src/localcluster/paths.js';
 import { startStack, type Stack } from '../../src/localcluster/stack.js';
 
@@ -46,14 +46,6 @@ function podGroupCrd(): Promise<V1CustomResourceDefinition> {
       else res(parseYaml(readFileSync(stdout.trim().split('\n').pop() as string, 'utf8')) as V1CustomResourceDefinition);
     });
   });
-}
-
-async function ensureNamespace(core: CoreV1Api, name: string): Promise<void> {
-  try {
-    await core.createNamespace({ body: { metadata: { name } } });
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-  }
 }
 
 async function readyz(): Promise<{ status: number; reason: string }> {

@@ -12,7 +12,7 @@ import { parseCapacityReport } from '../../src/wire/capacity.js';
 import { RESOURCE_SCHEDULING_MARK } from '../../src/wire/keys.js';
 import { GiB, makeNode, makePod, makePvc, type NodeBuilder } from '../../src/localcluster/builders.js';
 import {
-  createNodes, createPods, createPvc, ensureStorageClass, forceDeletePods, inBatches, isConflict, isNotFound, listPods, waitFor,
+  createNodes, createPods, createPvc, ensureNamespace, ensureStorageClass, forceDeletePods, inBatches, isNotFound, listPods, waitFor,
 } from '../../src/localcluster/objects.js';
 import { parseQuantityBytes } from '../../src/localcluster/quantity.js';
 import { LVM_POD_NAME, LVM_PVC_NAME, TFJOB_NAME, seedLvmPod, seedLvmPvc, tfJobPods } from '../../src/localcluster/seed002.js';
@@ -42,14 +42,6 @@ async function scenario(name: string, ns: string, body: () => Promise<void>): Pr
     const ms = Date.now() - t;
     durations.push({ name, ms });
     console.info(`[scenario] ${name}: ${(ms / 1000).toFixed(1)} s`);
-  }
-}
-
-async function ensureNamespace(core: CoreV1Api, name: string): Promise<void> {
-  try {
-    await core.createNamespace({ body: { metadata: { name } } });
-  } catch (err) {
-    if (!isConflict(err)) throw err;
   }
 }
 

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOCAL_STORAGE_CLASS, DEFAULT_VG_NAME, LABEL_LOCAL_STORAGE, RESOURCE_SCHEDULING_MARK, ANNOTATION_SELECTED_NODE } from '../../src/wire/keys.js';
 import { locateBinaries } from '../../src/localcluster/binaries.js';
 import { GiB, makeNode, makePod, makePvc, type NodeBuilder } from '../../src/localcluster/builders.js';
-import { createNodes, createPods, createPvc, ensureStorageClass, isConflict, listPods, waitFor } from '../../src/localcluster/objects.js';
+import { createNodes, createPods, createPvc, ensureNamespace, ensureStorageClass, listPods, waitFor } from '../../src/localcluster/objects.js';
 import { httpGet } from '../../src/localcluster/net.js';
 import { startStack, type Stack } from '../../src/localcluster/stack.js';
 import { GangMonitor } from '../harness/gang-monitor.js';
@@ -41,14 +41,6 @@ const node = (ns: string, name: string): NodeBuilder => makeNode(`${ns}-${name}`
 function scheduledAtMs(p: V1Pod): number {
   const c = p.status?.conditions?.find((x) => x.type === 'PodScheduled' && x.status === 'True');
   return c?.lastTransitionTime ? new Date(c.lastTransitionTime).getTime() : NaN;
-}
-
-async function ensureNamespace(core: CoreV1Api, name: string): Promise<void> {
-  try {
-    await core.createNamespace({ body: { metadata: { name } } });
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-  }
 }
 
 async function podEvents(core: CoreV1Api, ns: string, reason: string): Promise<{ pod: string; message: string }[]> {

@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdmissionregistrationV1Api, ApiextensionsV1Api, CoreV1Api, type KubeConfig, type V1CustomResourceDefinition, type V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { isConflict, waitFor } from '../../src/localcluster/objects.js';
+import { ensureNamespace, waitFor } from '../../src/localcluster/objects.js';
 import { freePorts, httpGet } from '../../src/localcluster/net.js';
 import { REPO_ROOT } from '../../src/localcluster/paths.js';
 import { Component, installExitHook, startReaper, type Reaper } from '../../src/localcluster/processes.js';
@@ -162,11 +162,7 @@ export async function startTrainingOperator(opts: OperatorOptions): Promise<Trai
   }
 
   const core = opts.kubeConfig.makeApiClient(CoreV1Api);
-  try {
-    await core.createNamespace({ body: { metadata: { name: OPERATOR_NAMESPACE } } });
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-  }
+  await ensureNamespace(core, OPERATOR_NAMESPACE);
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   await core.createNamespacedSecret({
     namespace: OPERATOR_NAMESPACE,
