@@ -122,6 +122,8 @@ export interface ExtenderTimelineStats {
   /** "N× reason", digits replaced by N, most frequent first. */
   failedBindReasons: string[];
   requeued: number;
+  /** Gangs the gang gate admitted (plan made before the first filter); absent in runs before it. */
+  admitted?: number;
 }
 
 export interface RunResult {
@@ -166,6 +168,10 @@ export interface RunResult {
     logWarnings: number;
     logErrors: number;
     logSamples: string[];
+    /** Flags beyond the defaults (absent in runs before --ours-gate: none). */
+    flags?: string[];
+    /** extender_gang_gates_removed_total by result (the gang gate's patches). */
+    gatesRemoved?: Record<string, number>;
   };
   schedulerLog: { errors: number; samples: string[] };
   w3?: { pvs: number; overcommitVgs: number; overcommitBytes: number; provisionerRefusals: number; vgSizeGiB: number };
@@ -640,6 +646,7 @@ function notes(r: RunResult | undefined): string[] {
     out.push(`- ${who}: **${r.extender.barrierTimeouts} gang bind barriers timed out** (${r.extender.binds.held_timeout ?? 0} held binds failed); plan failures ${r.extender.planFailures}; first bind ${f(r.firstBindS)} s after scheduler start`);
   }
   if (r.w4) out.push(`- ${who}: gangs completed at ${r.w4.completionsS.map((x) => `${x.toFixed(1)}`).join(', ') || '(none)'} s`);
+  if (r.extender?.flags?.length) out.push(`- ${who}: extender flags \`${r.extender.flags.join(' ')}\`${r.extender.gatesRemoved && Object.keys(r.extender.gatesRemoved).length ? `; gang gates removed ${JSON.stringify(r.extender.gatesRemoved)}` : ''}`);
   if (r.extender && Object.keys(r.extender.binds).length > 0) out.push(`- ${who}: extender binds ${JSON.stringify(r.extender.binds)}; server time per verb ${Object.entries(r.extender.verbs).map(([v, x]) => `${v} ${x.count}× ${x.meanMs.toFixed(2)} ms`).join(', ')}`);
   if (r.extenderTimeline === null) out.push(`- ${who}: extender timeline: not served by this extender (GET /debug/gangs/timeline answered 404)`);
   else if (r.extenderTimeline) out.push(extenderTimelineLine(who, r.extenderTimeline));
@@ -654,7 +661,7 @@ function extenderTimelineLine(who: string, t: ExtenderTimelineStats): string {
   const failed = t.failedBinds === 0
     ? 'no failed binds'
     : `**${t.failedBinds} failed binds** in ${t.gangsWithFailedBinds} gangs (the extender keeps the last 20 per gang): ${t.failedBindReasons.map((x) => `\`${x.slice(0, 200)}\``).join('; ')}`;
-  return `- ${who}: where the gangs' time went (extender /debug/gangs/timeline: ${t.gangs} gangs, ${t.planned} planned in ${t.plans} plans, ${t.released} released${t.requeued ? `, ${t.requeued} members requeued` : ''}): first filter → plan ${p50p99(t.firstFilterToPlanP50Ms, t.firstFilterToPlanP99Ms)}; **plan → first bind arrival ${p50p99(t.planToFirstArrivalP50Ms, t.planToFirstArrivalP99Ms)}**; **barrier wait (first arrival → release) ${p50p99(t.barrierWaitP50Ms, t.barrierWaitP99Ms)}**; release → last member bound (watch) ${p50p99(t.releaseToAllBoundP50Ms, t.releaseToAllBoundP99Ms)}; ${failed}`;
+  return `- ${who}: where the gangs' time went (extender /debug/gangs/timeline: ${t.gangs} gangs, ${t.planned} planned in ${t.plans} plans, ${t.released} released${t.requeued ? `, ${t.requeued} members requeued` : ''}${t.admitted ? `, ${t.admitted} admitted by the gang gate (plan made before any member's filter)` : ''}): first filter → plan ${p50p99(t.firstFilterToPlanP50Ms, t.firstFilterToPlanP99Ms)}; **plan → first bind arrival ${p50p99(t.planToFirstArrivalP50Ms, t.planToFirstArrivalP99Ms)}**; **barrier wait (first arrival → release) ${p50p99(t.barrierWaitP50Ms, t.barrierWaitP99Ms)}**; release → last member bound (watch) ${p50p99(t.releaseToAllBoundP50Ms, t.releaseToAllBoundP99Ms)}; ${failed}`;
 }
 
 /** One line per run: the --load busy loops and the machine's load average around the measurement. */
@@ -696,7 +703,7 @@ export function renderMarkdown(res: Results, jsonPath: string): string {
   if (inTree) L.push(`- Kubernetes' own gang scheduling: gang-1.35 = kube-apiserver + kube-scheduler ${res.versions.kubernetes} (alpha), gang-1.37 = ${res.versions.next ?? 'v1.37.2'} (beta), both from test/controlplane/build.sh with K8S_VERSION; ours-1.37 = ours against ${res.versions.next ?? 'v1.37.2'}`);
   L.push(`- Sizes: \`${JSON.stringify(res.sizes)}\``);
   L.push('');
-  L.push('Method: a fresh etcd + kube-apiserver per run (one run per workload and side), N Ready Node objects (no kubelets; cpu 32, memory 128Gi, pods 110, 8 nvidia.com/gpu), every pod created **before** kube-scheduler starts, then the scheduler is started and the bound count is sampled (1 s for throughput, 100 ms for gang states) from a watch. Client QPS/burst 5000. Ours = the shipped manifests/scheduler/kube-scheduler-config.yaml (extender with filter and bind, nodeCacheCapable, the adaptive default percentageOfNodesToScore) and the extender as a child process (`node dist/cmd/extender.js`, the compiled build as the image runs it, default flags; in W1 with `--cpu-prof`, 1 ms sampling, a few % overhead; `--profile false` turns it off). Vanilla = no extenders, default percentageOfNodesToScore. Coscheduling = queueSort/preFilter/postFilter/permit/reserve Coscheduling, PrioritySort off, permitWaitingTimeSeconds 10, PodGroups with minMember = gang size. Latencies come from kube-scheduler\'s own histograms (interpolated within buckets); because all pods are queued at scheduler start, the SLI latency mostly measures queueing and tracks the time to all bound, while the attempt duration (scheduler_scheduling_attempt_duration_seconds{result=scheduled}, recorded after the bind) spans one pod\'s scheduling and binding cycles: the extender\'s filter round trip and its bind, including the gang barrier wait; for Coscheduling the Permit wait. Ratios are ours / peer: above 1 is better for pods/s, below 1 is better for times; they are left out when a side did not complete (its numbers then cover only the pods it bound).', '');
+  L.push('Method: a fresh etcd + kube-apiserver per run (one run per workload and side), N Ready Node objects (no kubelets; cpu 32, memory 128Gi, pods 110, 8 nvidia.com/gpu), every pod created **before** kube-scheduler starts, then the scheduler is started and the bound count is sampled (1 s for throughput, 100 ms for gang states) from a watch. Client QPS/burst 5000. Ours = the shipped manifests/scheduler/kube-scheduler-config.yaml (extender with filter and bind, nodeCacheCapable, the adaptive default percentageOfNodesToScore) and the extender as a child process (`node dist/cmd/extender.js`, the compiled build as the image runs it, default flags, and in runs that list them under each table (`extender flags`) the gang gate: `--gang-quorum-gate true`, which admits a gang into kube-scheduler\'s queue only when it fits as a whole; in W1 with `--cpu-prof`, 1 ms sampling, a few % overhead; `--profile false` turns it off). Vanilla = no extenders, default percentageOfNodesToScore. Coscheduling = queueSort/preFilter/postFilter/permit/reserve Coscheduling, PrioritySort off, permitWaitingTimeSeconds 10, PodGroups with minMember = gang size. Latencies come from kube-scheduler\'s own histograms (interpolated within buckets); because all pods are queued at scheduler start, the SLI latency mostly measures queueing and tracks the time to all bound, while the attempt duration (scheduler_scheduling_attempt_duration_seconds{result=scheduled}, recorded after the bind) spans one pod\'s scheduling and binding cycles: the extender\'s filter round trip and its bind, including the gang barrier wait; for Coscheduling the Permit wait. Ratios are ours / peer: above 1 is better for pods/s, below 1 is better for times; they are left out when a side did not complete (its numbers then cover only the pods it bound).', '');
   L.push('Partly bound gangs are observed through the API (a gang with some but not all members bound and not yet complete, sampled every 100 ms). Both gang mechanisms release a gang at once (our bind barrier, Coscheduling\'s Permit) and then write one Binding per pod, so a sample can catch a gang half-written for a few hundred ms; the longest span and the count at the end separate that from a gang that really holds part of the cluster. Coscheduling\'s members waiting at Permit hold resources inside the scheduler without being bound, so they never show here; "permit waits rejected" counts those that timed out or were rejected.', '');
   if (inTree) L.push(IN_TREE_METHOD, '');
   const nodesList = [...new Set(res.runs.map((r) => r.nodes))].sort((a, b) => a - b);

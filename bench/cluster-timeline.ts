@@ -41,7 +41,7 @@ export function watchTimeline(gangs: ReadonlyMap<string, WatchedGang>, tStart: n
 /** The extender's answer (src/extender/http/routes.ts); an older extender may not send `requeued`. */
 interface ExtenderTimeline {
   nowMs: number;
-  gangs: Array<Omit<GangTimeline, 'requeued'> & { requeued?: number }>;
+  gangs: Array<Omit<GangTimeline, 'requeued' | 'admittedMs'> & { requeued?: number; admittedMs?: number | null }>;
 }
 
 /** GET <url>/debug/gangs/timeline: the raw answer, or null when this extender does not serve it (404). */
@@ -68,13 +68,16 @@ export function summariseExtenderTimeline(raw: ExtenderTimeline, watched: Readon
   let released = 0;
   let gangsWithFailed = 0;
   let requeued = 0;
+  let admitted = 0;
   for (const g of raw.gangs) {
+    if (g.admittedMs !== undefined && g.admittedMs !== null) admitted++;
     plans += g.plans ?? 0;
     requeued += g.requeued ?? 0;
     const firstArrival = g.arrivalsMs?.length ? Math.min(...g.arrivalsMs) : null;
     if (g.planMs !== null) {
       planned++;
-      if (g.firstFilterMs !== null) filterToPlan.push(g.planMs - g.firstFilterMs);
+      // An admitted gang's plan comes before any member's filter (the gate made it).
+      if (g.firstFilterMs !== null && g.firstFilterMs <= g.planMs) filterToPlan.push(g.planMs - g.firstFilterMs);
       if (firstArrival !== null) planToArrival.push(firstArrival - g.planMs);
     }
     if (g.releasedMs !== null) {
@@ -95,6 +98,6 @@ export function summariseExtenderTimeline(raw: ExtenderTimeline, watched: Readon
     releaseToAllBoundP50Ms: p(releaseToBound, 0.5), releaseToAllBoundP99Ms: p(releaseToBound, 0.99),
     failedBinds: reasons.length, gangsWithFailedBinds: gangsWithFailed,
     failedBindReasons: countKeys(reasons, 8, 240),
-    requeued,
+    requeued, admitted,
   };
 }

@@ -27,6 +27,8 @@
 //        --run-timeout-s 900 (per run)  --w4-max-nodes 1000 (W4 is skipped above it: it needs
 //        ceil(0.6 N) x 20 pods)  --sides ours,vanilla,coscheduling,gang-1.35,gang-1.37 (+ ours-1.37)
 //        --load 0 (busy-loop processes during each measurement, bench/cluster-load.ts)
+//        --ours-gate true (ours with the gang gate, --gang-quorum-gate true; false: the extender's defaults)
+//        BENCH_PROFILE_GANGS=1 with --profile true: the extender's CPU profile in the gang workloads too
 //        --size w2Gangs=200,w5Plain=4000,w5Gangs=50,w5Lvm=200,...  --out bench  --render <results.json> (only rewrite RESULTS.md)
 // Writes bench/results/cluster-<date>[-small].json and regenerates bench/RESULTS.md from it.
 
@@ -87,6 +89,8 @@ interface Args {
   arrival: 'backlog' | 'live';
   /** --load 2: busy-loop processes during each measurement. */
   load: number;
+  /** --ours-gate true: ours runs with the gang gate (--gang-quorum-gate true, admission window at its default). */
+  oursGate: boolean;
   /** --size w2Gangs=200,w1Pods=1000: overrides of the scale's sizes. */
   sizeOverrides: Record<string, number>;
   out: string;
@@ -96,6 +100,11 @@ interface Args {
 function arrivalOf(v: string): 'backlog' | 'live' {
   if (v !== 'backlog' && v !== 'live') throw new Error('--arrival must be backlog or live');
   return v;
+}
+
+function boolOf(v: string, flag: string): boolean {
+  if (v !== 'true' && v !== 'false') throw new Error(`${flag} must be true or false`);
+  return v === 'true';
 }
 
 function runtimeOf(v: string): 'dist' | 'tsx' {
@@ -125,7 +134,7 @@ function parseArgs(argv: string[]): Args {
     if (eq > 0) kv.set(a.slice(2, eq), a.slice(eq + 1));
     else kv.set(a.slice(2), argv[++i] ?? '');
   }
-  const known = new Set(['nodes', 'workloads', 'scale', 'profile', 'run-timeout-s', 'w4-max-nodes', 'sides', 'load', 'size', 'out', 'render', 'extender-runtime', 'arrival']);
+  const known = new Set(['nodes', 'workloads', 'scale', 'profile', 'run-timeout-s', 'w4-max-nodes', 'sides', 'load', 'size', 'out', 'render', 'extender-runtime', 'arrival', 'ours-gate']);
   for (const k of kv.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (known: ${[...known].join(', ')})`);
   const scale = (kv.get('scale') ?? 'full') as Args['scale'];
   if (scale !== 'full' && scale !== 'small') throw new Error('--scale must be full or small');
@@ -144,6 +153,7 @@ function parseArgs(argv: string[]): Args {
     // W4 needs ceil(0.6 N) pods of 8 GPUs per gang: 12,000 pods at 1,000 nodes, 60,000 at 5,000.
     w4MaxNodes: Number(kv.get('w4-max-nodes') ?? 1000),
     sides, load,
+    oursGate: boolOf(kv.get('ours-gate') ?? 'true', '--ours-gate'),
     extenderRuntime: runtimeOf(kv.get('extender-runtime') ?? 'dist'),
     arrival: arrivalOf(kv.get('arrival') ?? 'backlog'),
     sizeOverrides: Object.fromEntries((kv.get('size') ?? '').split(',').filter((x) => x.includes('=')).map((x) => {
@@ -274,6 +284,11 @@ interface ExtenderChild {
   profileDir: string | undefined;
   child: ChildProcess;
   stop(): Promise<void>;
+}
+
+/** The extender flags ours runs with beyond the defaults (recorded with each run). */
+function oursFlags(args: Args): string[] {
+  return args.oursGate ? ['--gang-quorum-gate', 'true'] : [];
 }
 
 async function startExtender(cp: ControlPlane, workDir: string, opts: { profile: boolean; tag: string; runtime: 'dist' | 'tsx'; extraArgs?: string[] }): Promise<ExtenderChild> {
@@ -572,7 +587,7 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
       // The scheduling-mark webhook marks gang and local-LVM pods as they are created, so the extender
       // (which serves it) starts first; kube-scheduler then sends it only the marked pods.
       const webhook = await registerLocalWebhook(kc);
-      ext = await startExtender(cp, ctx.workDir, { profile: ctx.args.profile && workload === 'W1', tag, runtime: ctx.args.extenderRuntime, extraArgs: webhook.extenderArgs });
+      ext = await startExtender(cp, ctx.workDir, { profile: ctx.args.profile && (workload === 'W1' || process.env.BENCH_PROFILE_GANGS === '1'), tag, runtime: ctx.args.extenderRuntime, extraArgs: [...webhook.extenderArgs, ...oursFlags(ctx.args)] });
       await waitForCaBundle(kc);
     }
 
@@ -785,6 +800,8 @@ async function runOne(ctx: RunContext, workload: Workload, nodes: number, side: 
         // Members re-planned because kube-scheduler did not offer their planned node; null: not exposed by this build.
         replans: s.some((x) => x.name === 'extender_gang_replans_total') ? Object.values(sumBy(s, 'extender_gang_replans_total', '')).reduce((a, b) => a + b, 0) : null,
         logWarnings: 0, logErrors: 0, logSamples: [],
+        flags: oursFlags(ctx.args),
+        gatesRemoved: sumBy(s, 'extender_gang_gates_removed_total', 'result'),
       };
     }
     result.schedulerLog = schedulerLogErrors(cp);

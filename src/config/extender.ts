@@ -94,7 +94,8 @@ export const EXTENDER_FIELDS = {
   schedulerHttpTimeoutMs: { flag: 'scheduler-http-timeout-ms', env: 'EXTENDER_SCHEDULER_HTTP_TIMEOUT_MS', def: '300000', help: "the scheduler's extenders[].httpTimeout; the bind path's worst case must fit in it" },
   maxMinAvailable: { flag: 'max-min-available', env: 'EXTENDER_MAX_MIN_AVAILABLE', def: '10000', help: 'larger min-available is refused' },
   gangHeadAfterMs: { flag: 'gang-head-after-ms', env: 'EXTENDER_GANG_HEAD_AFTER_MS', def: '30000', help: 'a gang waiting this long blocks gangs ranked after it (starvation guard)' },
-  gangQuorumGate: { flag: 'gang-quorum-gate', env: 'EXTENDER_GANG_QUORUM_GATE', def: 'false', help: 'the webhook gates gang members at creation, released together once min-available exist (true|false)' },
+  gangQuorumGate: { flag: 'gang-quorum-gate', env: 'EXTENDER_GANG_QUORUM_GATE', def: 'false', help: 'the webhook gates gang members at creation; their gates are removed together once min-available exist and the gang is admitted (true|false)' },
+  gangAdmissionWindow: { flag: 'gang-admission-window', env: 'EXTENDER_GANG_ADMISSION_WINDOW', def: '32', help: 'with --gang-quorum-gate: a gated gang is admitted (its gates removed) only when it fits the cluster as a whole, and only while fewer than this many admitted gangs are still being placed; 0 = remove the gates at quorum' },
   planTtlMs: { flag: 'plan-ttl-ms', env: 'EXTENDER_PLAN_TTL_MS', def: '60000', help: 'a gang plan with no progress is released after this' },
   podGroupDiscoveryMs: { flag: 'podgroup-discovery-ms', env: 'EXTENDER_PODGROUP_DISCOVERY_MS', def: '60000', help: 'while the API serves no PodGroups (scheduling.x-k8s.io/v1alpha1), discovery is asked again this often' },
   podGroupStatusMs: { flag: 'podgroup-status-ms', env: 'EXTENDER_PODGROUP_STATUS_MS', def: '1000', help: 'a PodGroup status is written at most this often; 0 = no write-back' },
@@ -171,6 +172,7 @@ function readGang(get: Getter, int: IntGetter, bind: BindBudget, errors: string[
     planTtlMs: int('planTtlMs', 1000, 3_600_000),
     headAfterMs: int('gangHeadAfterMs', 0, 24 * 3_600_000),
     quorumGate: flagBool(get('gangQuorumGate'), '--gang-quorum-gate', errors),
+    admissionWindow: int('gangAdmissionWindow', 0, 100_000),
   };
 }
 

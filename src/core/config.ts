@@ -52,6 +52,12 @@ export interface GangConfig {
   planTtlMs: number;
   /** The webhook gates gang members at creation; the planner releases a gang's gates together at quorum. */
   quorumGate: boolean;
+  /**
+   * With the gate: a gang at quorum keeps its gates until a plan for the whole gang succeeds (made
+   * then, held) and fewer than this many admitted gangs are still short of their barrier's release;
+   * 0 = gates removed at quorum, whether the gang fits or not.
+   */
+  admissionWindow: number;
   /** A gang that has waited this long (quorum met, not placeable) blocks gangs ranked after it. */
   headAfterMs: number;
 }

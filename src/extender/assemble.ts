@@ -128,8 +128,9 @@ function liveSource(state: ClusterState, config: ExtenderConfig, logger: Logger,
     ...config.podGroups, servesScheduler,
     onChange: (key) => requeuer.requeue(pendingMembers(state, key, servesScheduler)),
   });
+  const ungater = new GateRemover(kc, logger, (result) => { metrics.gangGatesRemoved.inc({ result }); });
   return { kubeConfig: kc, binder: live.binder, readiness: live.readiness, clock: Date.now, events: new GangEventRecorder(kc, state, logger), requeuer,
-    ungater: new GateRemover(kc, logger, (result) => { metrics.gangGatesRemoved.inc({ result }); }), stop: live.stop };
+    ungater, stop: () => { live.stop(); ungater.close(); } };
 }
 
 function httpsOf(config: ExtenderConfig): { https?: { cert: Buffer; key: Buffer; ca?: Buffer } } {

@@ -55,7 +55,7 @@ export function createExtenderMetrics(sizes: () => Record<string, number>, withD
       name: 'extender_gang_requeues_total', help: 'Refused gang members a later plan includes, touched so kube-scheduler retries them (patched, failed, shed).', labelNames: ['result'], registers: [registry],
     }),
     gangGatesRemoved: new Counter({
-      name: 'extender_gang_gates_removed_total', help: 'Quorum gates removed from gang members once min-available existed (removed, failed).', labelNames: ['result'], registers: [registry],
+      name: 'extender_gang_gates_removed_total', help: 'Gang gates removed from members once their gang was admitted: min-available exist and, with an admission window, the whole gang fits (removed, failed).', labelNames: ['result'], registers: [registry],
     }),
     gangReplans: new Counter({ name: 'extender_gang_replans_total', help: 'Gang members re-planned because the scheduler did not offer their planned node (a pod outside the plan took it, or the caches differ).', registers: [registry] }),
   };

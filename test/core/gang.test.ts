@@ -518,3 +518,92 @@ describe('the quorum gate', () => {
     expect(p.gated).toBe(false);
   });
 });
+
+describe('the gang gate admits a gang only when it fits as a whole (admission window)', () => {
+  const gated = (p: any) => ({ ...p, spec: { ...p.spec, schedulingGates: [{ name: 'edge-gang.io/gang-quorum' }] } });
+  const gang = (name: string, n: number, gpu: number, prio = 0) => Array.from({ length: n }, (_, i) => gated(makePod(`${name}-${i}`).gpu(gpu).group(name, n).priority(prio).build()));
+  const ungatedGangs = (t: TestExtender) => t.ungated.map((b) => b[0]!.name.replace(/-\d+$/, ''));
+  const seenUngated = (t: TestExtender, pods: any[]) => { for (const p of pods) t.state.setPod(toPod({ ...p, spec: { ...p.spec, schedulingGates: [] } })!); };
+
+  it('keeps a gang that does not fit gated, with the gap in numbers, and admits it with its plan held once room frees', async () => {
+    const big = gang('big', 3, 2); // 6 GPUs
+    const t = testExtender([...gpuNodes(2), ...big]); // 4 GPUs
+    t.gang!.tick();
+    expect(t.ungated).toEqual([]);
+    expect(t.state.sizes().holds).toBe(0);
+    const d = t.gang!.describe(t.now.ms).find((g) => g.gang === 'default/big')!;
+    expect(d.phase).toBe('unschedulable');
+    expect(d.lastReason).toBe('gang default/big: needs 6 nvidia.com/gpu for 3 pods, 4 free');
+    expect(t.events.some((e) => e.kind === 'unschedulable' && e.gang === 'default/big' && e.reason.includes('4 free'))).toBe(true);
+    // Nothing freed: the next sweeps answer from the cached failure, still gated.
+    t.gang!.tick();
+    expect(t.ungated).toEqual([]);
+    // A third node joins: admitted, all three members in one batch, the plan held before any filter.
+    t.state.setNode(toNodeModel(makeNode('gpu-2').gpus(2).build()));
+    t.gang!.tick();
+    expect(ungatedGangs(t)).toEqual(['big']);
+    expect(t.ungated[0]!.map((r) => r.name).sort()).toEqual(['big-0', 'big-1', 'big-2']);
+    expect(t.state.sizes().holds).toBe(3);
+    seenUngated(t, big);
+    // Each member's first filter is steered to its planned node: no second plan.
+    const nodes = new Set<string>();
+    for (const p of big) {
+      const r = await filter(t, { ...p, spec: { ...p.spec, schedulingGates: [] } });
+      expect(r.json.NodeNames).toHaveLength(1);
+      nodes.add(r.json.NodeNames[0]);
+    }
+    expect(nodes.size).toBe(3);
+    const tl = t.gang!.planner.timelines().find((x) => x.gang === 'default/big')!;
+    expect(tl.plans).toBe(1);
+    expect(tl.admittedMs).toBe(t.now.ms);
+  });
+
+  it('admits one of two gangs that each need 60% of the GPUs, best ranked first, and the other when the first is gone', () => {
+    const a = gang('a', 3, 2, 10); // 6 of 10 GPUs
+    const b = gang('b', 3, 2);
+    const t = testExtender([...gpuNodes(5), ...b, ...a]);
+    t.gang!.tick();
+    expect(ungatedGangs(t)).toEqual(['a']);
+    expect(t.gang!.describe(t.now.ms).find((g) => g.gang === 'default/b')!.lastReason).toBe('gang default/b: needs 6 nvidia.com/gpu for 3 pods, 4 free');
+    t.gang!.tick();
+    expect(ungatedGangs(t)).toEqual(['a']);
+    // a is bound, ran and is deleted: b is admitted at the next sweep.
+    a.forEach((p, i) => t.state.setPod(toPod({ ...p, spec: { ...p.spec, schedulingGates: [], nodeName: `gpu-${i}` } })!));
+    t.gang!.tick();
+    expect(ungatedGangs(t)).toEqual(['a']);
+    for (const p of a) t.state.deletePod(p.metadata.uid);
+    t.gang!.tick();
+    expect(ungatedGangs(t)).toEqual(['a', 'b']);
+  });
+
+  it('admits at most --gang-admission-window gangs not yet released, and the next one when a barrier releases', async () => {
+    const gangs = ['g1', 'g2', 'g3'].map((n) => gang(n, 2, 1));
+    const t = testExtender([...gpuNodes(8), ...gangs.flat()], { gang: { admissionWindow: 2 } });
+    t.gang!.tick();
+    expect(ungatedGangs(t)).toEqual(['g1', 'g2']);
+    expect(t.gang!.describe(t.now.ms).find((g) => g.gang === 'default/g3')!.lastReason).toBe('gang default/g3: waiting for admission behind 2 admitted gangs not yet bound (--gang-admission-window 2)');
+    // g1's two members filter and reach bind: the barrier releases, a slot frees.
+    const g1 = gangs[0]!.map((p) => ({ ...p, spec: { ...p.spec, schedulingGates: [] } }));
+    seenUngated(t, gangs[0]!);
+    const binds: Promise<unknown>[] = [];
+    for (const p of g1) {
+      const r = await filter(t, p);
+      binds.push(bind(t, p, r.json.NodeNames[0]));
+    }
+    await Promise.all(binds);
+    t.gang!.tick();
+    expect(ungatedGangs(t)).toEqual(['g1', 'g2', 'g3']);
+  });
+
+  it('with --gang-admission-window 0 removes the gates at quorum, fitting or not (our filter then refuses with the gap)', () => {
+    const big = gang('big', 3, 2);
+    const t = testExtender([...gpuNodes(2), ...big], { gang: { admissionWindow: 0 } });
+    t.gang!.tick();
+    expect(ungatedGangs(t)).toEqual(['big']);
+    expect(t.state.sizes().holds).toBe(0);
+  });
+
+  it('rejects a negative window with the flag named', () => {
+    expect(() => testExtender([], { gang: { admissionWindow: -1 } })).toThrow(/gang-admission-window/);
+  });
+});

@@ -18,7 +18,7 @@ export interface TestExtender {
   /** The gang engine's hands: sweep, held binds, description. */
   /** Pods the extender asked kube-scheduler to try again, in order. */
   requeued: PodRef[];
-  /** Quorum-gate removals asked for, one batch per gang. */
+  /** Gang-gate removals asked for, one batch per gang. */
   ungated: PodRef[][];
   /** Gang events as the service published them (to Kubernetes Events in a cluster), in order. */
   events: GangEvent[];
@@ -28,13 +28,14 @@ export interface TestExtender {
 export interface TestExtenderOptions {
   core?: Partial<CoreConfig>;
   binder?: Binder;
-  gang?: { headAfterMs?: number };
+  gang?: { headAfterMs?: number; admissionWindow?: number };
   nowIso?: string;
 }
 
 export function testExtender(objects: Record<string, unknown>[], opts: TestExtenderOptions = {}): TestExtender {
   const flags = ['--bind-lag-grace-ms', '0'];
   if (opts.gang?.headAfterMs !== undefined) flags.push('--gang-head-after-ms', String(opts.gang.headAfterMs));
+  if (opts.gang?.admissionWindow !== undefined) flags.push('--gang-admission-window', String(opts.gang.admissionWindow));
   const loaded = loadExtenderConfig(flags, {});
   if (loaded.kind !== 'ok') throw new Error(`test extender config: ${loaded.errors.join('; ')}`);
   const config = deepFreeze({ ...loaded.config, core: { ...loaded.config.core, ...opts.core } });

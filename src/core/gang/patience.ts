@@ -75,7 +75,7 @@ export function newRecord(key: string): GangRecord {
     key, plan: null, barrier: new Map(), barrierProgressMs: 0, phase: 'waiting-for-members', lastReason: '', lastReasonMs: 0,
     waitingSinceMs: null, quorumMs: null, failedAt: '', failedReason: '', runningSinceMs: null,
     refusedAt: new Map(), planMessages: new Map(), steered: new Set(), barrierStartMs: 0,
-    timeline: { gang: key, firstFilterMs: null, planMs: null, plans: 0, arrivalsMs: [], releasedMs: null, failedBinds: [], requeued: 0 },
+    timeline: { gang: key, firstFilterMs: null, admittedMs: null, planMs: null, plans: 0, arrivalsMs: [], releasedMs: null, failedBinds: [], requeued: 0 },
   };
 }
 

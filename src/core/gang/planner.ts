@@ -19,6 +19,10 @@
 // gangs first). A gang that has waited longer than `headAfterMs` and would fit the cluster's
 // allocatable becomes the head: gangs ranked after it may not plan until it has been placed.
 //
+// With the gang gate (--gang-quorum-gate, admission.ts) members stay out of kube-scheduler's queue
+// until the gang is admitted: then the plan of step 2 is made (in the sweep, before any filter) and
+// the gates of all members are removed together.
+//
 // The rules members must agree on are in spec.ts, the placement search in placement.ts.
 
 import type { NodeModel, PodModel } from '../model.js';
@@ -32,7 +36,8 @@ import { honourPin, placeOne, planPlacement } from './placement.js';
 import { markSteered, newRecord, noteFailedBind, quorumRefused, startTimeline, whyStopWaiting } from './patience.js';
 import { describeGangs } from './describe.js';
 import { fitsEmptyCluster } from './head.js';
-import { QuorumGates, drain } from './gates.js';
+import { drain } from './gates.js';
+import { GangAdmission } from './admission.js';
 import { type BarrierAnswer, type GangDescription, type GangEvent, type GangPhase, type GangRecord, type GangTimeline, type Plan, type PodRef } from './types.js';
 
 const NO_EVENTS: readonly GangEvent[] = Object.freeze([]);
@@ -50,13 +55,17 @@ export class GangPlanner implements GangEngine {
   private readonly events: GangEvent[] = [];
   private readonly requeues: PodRef[] = [];
   private readonly ungates: PodRef[][] = [];
-  private readonly gates: QuorumGates;
+  private readonly admission: GangAdmission;
   private readonly pastTimelines: GangTimeline[] = []; // gangs whose members are gone
   /** Members the scheduler was not offered their planned node for (another pod took it, or its cache differs): re-planned. */
   replans = 0;
 
   constructor(private readonly state: ClusterState) {
-    this.gates = new QuorumGates(state);
+    this.admission = new GangAdmission(state, {
+      records: () => this.gangs.values(), record: (k) => this.record(k), members: (k) => this.members(k), spec: (k, m) => this.spec(k, m),
+      bound: (m) => this.bound(m), failKey: (m, b) => this.failKey(m, b), note: (r, ph, why, now) => this.note(r, ph, why, now),
+      tryPlan: (r, sp, m, b, now) => this.tryPlan(r, sp, m, b, now, ''), emit: (e) => this.events.push(e),
+    });
   }
 
   /**
@@ -65,20 +74,8 @@ export class GangPlanner implements GangEngine {
    * cluster is quiet (the stale-view race: our watch saw a freed node after kube-scheduler did).
    */
   drainRequeues(): PodRef[] { return drain(this.requeues); }
-  /** Gangs whose quorum gates to remove, one batch per gang, best ranked first (gates.ts). */
+  /** Gangs whose gang gates to remove, one batch per gang, best ranked first (admission.ts). */
   drainUngates(): PodRef[][] { return drain(this.ungates); }
-
-  /** Gated gangs: released at quorum; below it, told why once. */
-  private releaseGates(nowMs: number): void {
-    if (this.state.quorumGated.size === 0) return;
-    const r = this.gates.release(nowMs, (k) => this.members(k), (k, m) => this.spec(k, m));
-    this.ungates.push(...r.batches);
-    for (const w of r.waiting) {
-      const rec = this.record(w.key);
-      if (rec.lastReason !== w.reason) this.events.push({ kind: 'waiting', gang: w.key, podUids: w.uids, reason: w.reason });
-      this.note(rec, 'waiting-for-members', w.reason, nowMs);
-    }
-  }
 
   /** Events since the last call, oldest first. */
   drainEvents(): readonly GangEvent[] {
@@ -369,7 +366,7 @@ export class GangPlanner implements GangEngine {
   sweep(nowMs: number): { failed: { gang: string; uids: string[]; reason: string }[]; answered: { gang: string; uids: string[]; reason: string }[] } {
     const failed: { gang: string; uids: string[]; reason: string }[] = [];
     const answered: { gang: string; uids: string[]; reason: string }[] = [];
-    this.releaseGates(nowMs);
+    this.ungates.push(...this.admission.release(nowMs));
     let retries = 0;
     for (const rec of [...this.gangs.values()]) {
       const members = this.members(rec.key);

@@ -49,6 +49,8 @@ export interface GangTimeline {
   gang: string;
   /** The first filter of any member. */
   firstFilterMs: number | null;
+  /** The gang gate admitted the gang (its plan made, its gates removed); null when it was not gated. */
+  admittedMs: number | null;
   /** The current (or last) plan. */
   planMs: number | null;
   plans: number;

@@ -3,19 +3,29 @@
 // name), leaving any other gate alone. Gangs go one at a time, each gang's members together, so they
 // enter kube-scheduler's queue back to back.
 
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { PodRef } from '../../core/gang/planner.js';
 import { SCHEDULING_GATE_GANG } from '../../wire/keys.js';
 import type { Ungater } from '../ports.js';
+import { createBindingClient, type BindingClient } from './binding.js';
+
+/** A gate removal not answered in this long counts as failed (the planner sends it again). */
+const PATCH_TIMEOUT_MS = 10_000;
 
 export class GateRemover implements Ungater {
-  private readonly api: CoreV1Api;
+  private readonly api: BindingClient;
   private readonly queue: PodRef[][] = [];
   private running = false;
 
   constructor(kc: KubeConfig, private readonly logger: Logger, private readonly onDone: (result: 'removed' | 'failed') => void = () => undefined) {
-    this.api = kc.makeApiClient(CoreV1Api);
+    // Its own kept-alive connections (binding.ts): a gang's gates are removed together, one patch each.
+    this.api = createBindingClient(kc);
+  }
+
+  /** Closes the kept-alive connections (removals still queued fail and are logged). */
+  close(): void {
+    this.api.close();
   }
 
   ungate(batches: readonly PodRef[][]): void {
@@ -35,10 +45,8 @@ export class GateRemover implements Ungater {
   private async one(p: PodRef): Promise<void> {
     try {
       // The uid is a precondition: a pod re-created under the same name is left alone.
-      await this.api.patchNamespacedPod(
-        { name: p.name, namespace: p.namespace, body: { metadata: { uid: p.uid }, spec: { schedulingGates: [{ name: SCHEDULING_GATE_GANG, $patch: 'delete' }] } } },
-        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
-      );
+      const res = await this.api.patchPod(p.namespace, p.name, { metadata: { uid: p.uid }, spec: { schedulingGates: [{ name: SCHEDULING_GATE_GANG, $patch: 'delete' }] } }, PATCH_TIMEOUT_MS);
+      if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 300)}`);
       this.onDone('removed');
     } catch (err) {
       // Not seen removed by our watch: the planner sends it again after a few seconds.
