@@ -11,6 +11,7 @@ import { makeNode, makePod } from '../../src/localcluster/builders.js';
 import { createNodes, createPods, listPods, waitFor } from '../../src/localcluster/objects.js';
 import { startStack, type Stack } from '../../src/localcluster/stack.js';
 import { SCHEDULING_GATE_GANG } from '../../src/wire/keys.js';
+import { metricSum } from '../support/metrics.js';
 
 let stack: Stack | undefined;
 
@@ -22,12 +23,7 @@ afterAll(async () => {
   await stack?.stop();
 }, 120_000);
 
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${stack!.extenderUrl}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.split(' ').pop());
-  return sum;
-}
+const metric = (name: string): Promise<number> => metricSum(stack!.extenderUrl, name);
 
 const of = (pods: V1Pod[], prefix: string) => pods.filter((p) => p.metadata?.name?.startsWith(prefix));
 const scheduled = (p: V1Pod) => p.status?.conditions?.find((c) => c.type === 'PodScheduled');

@@ -13,6 +13,7 @@ import { createNodes, createPods, listPods, waitFor } from '../../src/localclust
 import { startStack, type Stack } from '../../src/localcluster/stack.js';
 import { ANNOTATION_REQUEUED_AT } from '../../src/wire/keys.js';
 import { kubeConfigVia, startLagProxy, type LagProxy } from '../support/lag-proxy.js';
+import { metricSum } from '../support/metrics.js';
 
 const LAG_MS = 3000;
 const GANG = 'race';
@@ -37,12 +38,7 @@ afterAll(async () => {
   await proxy?.close();
 }, 120_000);
 
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${stack!.extenderUrl}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.split(' ').pop());
-  return sum;
-}
+const metric = (name: string): Promise<number> => metricSum(stack!.extenderUrl, name);
 
 describe('a refusal our lagging watch caused', () => {
   it('does not cost the gang a barrier timeout: the refused members are called back once our view frees the room', async () => {
