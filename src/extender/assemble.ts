@@ -128,9 +128,8 @@ function liveSource(state: ClusterState, config: ExtenderConfig, logger: Logger,
     ...config.podGroups, servesScheduler,
     onChange: (key) => requeuer.requeue(pendingMembers(state, key, servesScheduler)),
   });
-  const ungater = new GateRemover(kc, logger, (result) => { metrics.gangGatesRemoved.inc({ result }); });
   return { kubeConfig: kc, binder: live.binder, readiness: live.readiness, clock: Date.now, events: new GangEventRecorder(kc, state, logger), requeuer,
-    ungater, stop: () => { live.stop(); ungater.close(); } };
+    ungater: new GateRemover(live.pods, logger, (result) => { metrics.gangGatesRemoved.inc({ result }); }), stop: live.stop };
 }
 
 function httpsOf(config: ExtenderConfig): { https?: { cert: Buffer; key: Buffer; ca?: Buffer } } {

@@ -20,6 +20,8 @@ function refusedByScheduler(pod: any, message: string) {
   return { ...pod, status: { ...pod.status, conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] } };
 }
 
+/** The pod as the webhook creates it with the gang gate on. */
+const gated = (p: any) => ({ ...p, spec: { ...p.spec, schedulingGates: [{ name: 'edge-gang.io/gang-quorum' }] } });
 const names = (t: TestExtender) => [...t.state.nodes.keys()].sort();
 const filter = (t: TestExtender, pod: object, nodeNames = names(t)) => post(t, 'filter', { Pod: pod, Nodes: null, NodeNames: nodeNames });
 const bind = (t: TestExtender, pod: any, node: string) => post(t, 'bind', { PodName: pod.metadata.name, PodNamespace: pod.metadata.namespace, PodUID: pod.metadata.uid, Node: node });
@@ -473,7 +475,6 @@ describe('a member left out of the plan its own filter made', () => {
 });
 
 describe('the quorum gate', () => {
-  const gated = (p: any) => ({ ...p, spec: { ...p.spec, schedulingGates: [{ name: 'edge-gang.io/gang-quorum' }] } });
 
   it('keeps a gang gated below min-available, then releases every member together, once', async () => {
     const pods = tfjob().map(gated);
@@ -520,7 +521,6 @@ describe('the quorum gate', () => {
 });
 
 describe('the gang gate admits a gang only when it fits as a whole (admission window)', () => {
-  const gated = (p: any) => ({ ...p, spec: { ...p.spec, schedulingGates: [{ name: 'edge-gang.io/gang-quorum' }] } });
   const gang = (name: string, n: number, gpu: number, prio = 0) => Array.from({ length: n }, (_, i) => gated(makePod(`${name}-${i}`).gpu(gpu).group(name, n).priority(prio).build()));
   const ungatedGangs = (t: TestExtender) => t.ungated.map((b) => b[0]!.name.replace(/-\d+$/, ''));
   const seenUngated = (t: TestExtender, pods: any[]) => { for (const p of pods) t.state.setPod(toPod({ ...p, spec: { ...p.spec, schedulingGates: [] } })!); };

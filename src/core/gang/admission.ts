@@ -7,7 +7,7 @@
 
 import type { PodModel } from '../model.js';
 import type { ClusterState } from '../state.js';
-import { QuorumGates, type Admission } from './gates.js';
+import { QuorumGates } from './gates.js';
 import type { GangSpec, SpecResult } from './spec.js';
 import type { GangEvent, GangPhase, GangRecord, PodRef } from './types.js';
 
@@ -16,7 +16,6 @@ import type { GangEvent, GangPhase, GangRecord, PodRef } from './types.js';
  * none; a search that succeeds is the plan the gang's first filter would have made anyway).
  */
 const MAX_FAILED_SEARCHES = 4;
-const ADMIT: Admission = Object.freeze({ kind: 'admit' });
 
 /** The planner's parts admission uses (the same records, members, rules and plan search). */
 export interface AdmissionHooks {
@@ -54,7 +53,6 @@ export class GangAdmission {
     };
     const r = this.gates.release(nowMs, (k) => this.p.members(k), (k, m) => this.p.spec(k, m), (k, m, s) => this.admit(k, m, s, nowMs, window, budget), skip);
     for (const w of r.waiting) {
-      if (!w.quorum) continue; // an admission refusal was noted (and told) by tryPlan
       const rec = this.p.record(w.key);
       if (rec.lastReason !== w.reason) this.p.emit({ kind: 'waiting', gang: w.key, podUids: w.uids, reason: w.reason });
       this.p.note(rec, 'waiting-for-members', w.reason, nowMs);
@@ -62,27 +60,26 @@ export class GangAdmission {
     return r.batches;
   }
 
-  private admit(key: string, members: PodModel[], spec: SpecResult, nowMs: number, window: number, budget: { inFlight: number; failed: number }): Admission {
-    if (window === 0 || spec.kind !== 'ok') return ADMIT; // an invalid gang: our filter says why
+  /** Whether to remove the gang's gates now; a gang kept gated has its reason noted (tryPlan's, or the window's). */
+  private admit(key: string, members: PodModel[], spec: SpecResult, nowMs: number, window: number, budget: { inFlight: number; failed: number }): boolean {
+    if (window === 0 || spec.kind !== 'ok') return true; // an invalid gang: our filter says why
     const rec = this.p.record(key);
     const bound = this.p.bound(members);
-    if (rec.plan || bound >= spec.spec.minAvailable) return ADMIT;
+    if (rec.plan || bound >= spec.spec.minAvailable) return true;
     rec.quorumMs ??= nowMs;
     if (budget.inFlight >= window) {
-      const reason = `gang ${key}: waiting for admission behind ${budget.inFlight} admitted gangs not yet bound (--gang-admission-window ${window})`;
-      if (rec.phase !== 'unschedulable') this.p.note(rec, 'queued', reason, nowMs);
-      return { kind: 'wait', reason };
+      if (rec.phase !== 'unschedulable') this.p.note(rec, 'queued', `gang ${key}: waiting for admission behind ${budget.inFlight} admitted gangs not yet bound (--gang-admission-window ${window})`, nowMs);
+      return false;
     }
     const cached = rec.failedAt === this.p.failKey(members, bound) && rec.failedReason !== '';
-    if (!cached && budget.failed >= MAX_FAILED_SEARCHES) return { kind: 'wait', reason: rec.lastReason || `gang ${key}: waiting for admission` };
-    const planned = this.p.tryPlan(rec, spec.spec, members, bound, nowMs);
-    if (planned.kind === 'refused') {
+    if (!cached && budget.failed >= MAX_FAILED_SEARCHES) return false;
+    if (this.p.tryPlan(rec, spec.spec, members, bound, nowMs).kind === 'refused') {
       if (!cached) budget.failed++;
-      return { kind: 'wait', reason: planned.reason };
+      return false;
     }
     rec.timeline.admittedMs = nowMs;
     budget.inFlight++;
-    return ADMIT;
+    return true;
   }
 
   /** Gangs holding a plan whose barrier has not released yet: the ones kube-scheduler is placing. */

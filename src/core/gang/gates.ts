@@ -18,14 +18,11 @@ import type { PodRef } from './types.js';
 /** A gate removal not seen by our watch after this long is sent again (the patch may have failed). */
 const RESEND_AFTER_MS = 5000;
 
-/** The planner's word on a gang at quorum: remove its gates now, or keep them and say why. */
-export type Admission = { kind: 'admit' } | { kind: 'wait'; reason: string };
-
 export interface GateRelease {
   /** One batch per gang, best ranked first: the adapter removes a batch's gates before the next one's. */
   batches: PodRef[][];
-  /** Gangs still gated, with why (for their Events and /debug/gangs): below quorum, or not admitted. */
-  waiting: { key: string; uids: string[]; reason: string; quorum: boolean }[];
+  /** Gangs still below their quorum, with why (for their Events and /debug/gangs); gangs not admitted say why through the planner. */
+  waiting: { key: string; uids: string[]; reason: string }[];
 }
 
 export class QuorumGates {
@@ -36,13 +33,13 @@ export class QuorumGates {
   /**
    * What to release now. `membersOf` and `specOf` are the planner's (same members, same rules);
    * `admit` is asked for each gang at quorum in rank order (priority, then age), so the best-ranked
-   * gang that fits is admitted first.
+   * gang that fits is admitted first; false keeps its gates.
    */
   release(
     nowMs: number,
     membersOf: (key: string) => PodModel[],
     specOf: (key: string, members: PodModel[]) => SpecResult,
-    admit: (key: string, members: PodModel[], spec: SpecResult) => Admission,
+    admit: (key: string, members: PodModel[], spec: SpecResult) => boolean,
     /** Gangs the planner knows must wait this sweep (not looked at: no members listed, no rules checked). */
     skip: (key: string) => boolean = () => false,
   ): GateRelease {
@@ -55,7 +52,7 @@ export class QuorumGates {
       const spec = specOf(key, members);
       // An invalid gang is released too: kube-scheduler then asks our filter, which says why.
       if (spec.kind === 'ok' && members.length < spec.spec.minAvailable) {
-        waiting.push({ key, uids: members.map((m) => m.uid), reason: `gang ${key}: ${members.length} of ${spec.spec.minAvailable} members exist`, quorum: true });
+        waiting.push({ key, uids: members.map((m) => m.uid), reason: `gang ${key}: ${members.length} of ${spec.spec.minAvailable} members exist` });
         continue;
       }
       const refs: PodRef[] = [];
@@ -70,11 +67,7 @@ export class QuorumGates {
     ready.sort((a, b) => a.rank[0] - b.rank[0] || a.rank[1] - b.rank[1] || (a.rank[2] < b.rank[2] ? -1 : 1));
     const batches: PodRef[][] = [];
     for (const r of ready) {
-      const verdict = admit(r.key, r.members, r.spec);
-      if (verdict.kind === 'wait') {
-        waiting.push({ key: r.key, uids: r.members.map((m) => m.uid), reason: verdict.reason, quorum: false });
-        continue;
-      }
+      if (!admit(r.key, r.members, r.spec)) continue;
       for (const ref of r.refs) this.sent.set(ref.uid, nowMs);
       batches.push(r.refs);
     }

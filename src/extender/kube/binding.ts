@@ -18,7 +18,7 @@ export interface ApiResponse {
   body: string;
 }
 
-export interface BindingClient {
+export interface PodClient {
   /** POST /api/v1/namespaces/{ns}/pods/{name}/binding, answered within timeoutMs. */
   bind(namespace: string, name: string, uid: string, node: string, timeoutMs: number): Promise<ApiResponse>;
   /** GET the pod, for a bind that conflicted. */
@@ -28,7 +28,7 @@ export interface BindingClient {
   close(): void;
 }
 
-export function createBindingClient(kc: KubeConfig): BindingClient {
+export function createPodClient(kc: KubeConfig): PodClient {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const server = new URL(cluster.server);
@@ -95,7 +95,7 @@ export function createBindingClient(kc: KubeConfig): BindingClient {
  * The Binder of a live cluster. The Binding and, after a 409, the read of the pod share one deadline
  * (--binding-timeout-ms), so the bind path's budget holds (src/config/bind-budget.ts).
  */
-export function createBinder(bindings: BindingClient, timeoutMs: number, now: () => number = Date.now): Binder {
+export function createBinder(bindings: PodClient, timeoutMs: number, now: () => number = Date.now): Binder {
   return {
     async bind(a: ExtenderBindingArgs) {
       const key = `${a.PodNamespace}/${a.PodName}`;

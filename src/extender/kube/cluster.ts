@@ -8,7 +8,7 @@ import type { ClusterState } from '../../core/state.js';
 import { toNode, toPod, toPv, toPvc, toStorageClass } from '../convert.js';
 import { Reflector, type ListPage, type Sink } from './reflector.js';
 import type { Binder, Readiness } from '../ports.js';
-import { createBinder, createBindingClient } from './binding.js';
+import { createBinder, createPodClient, type PodClient } from './binding.js';
 import { startPodGroupDialect, type PodGroupDialectOptions } from './podgroups.js';
 
 type Obj = { metadata?: { name?: string; namespace?: string; uid?: string } };
@@ -52,6 +52,8 @@ const page = (p: Promise<unknown>): Promise<ListPage> => p as Promise<ListPage>;
 export interface LiveCluster {
   readiness(): Readiness;
   binder: Binder;
+  /** The kept-alive client the binder uses; the gate remover patches pods through it too. */
+  pods: PodClient;
   stop(): void;
 }
 
@@ -93,7 +95,7 @@ export function startLiveCluster(kc: KubeConfig, state: ClusterState, logger: Lo
   for (const r of reflectors) r.start();
   const dialect = startPodGroupDialect(kc, state, logger, podGroups);
 
-  const bindings = createBindingClient(kc);
+  const bindings = createPodClient(kc);
   const binder = createBinder(bindings, bindingTimeoutMs);
 
   return {
@@ -106,6 +108,7 @@ export function startLiveCluster(kc: KubeConfig, state: ClusterState, logger: Lo
       return d.ready ? { ready: true, reason: `caches synced; ${d.detail}` } : { ready: false, reason: d.detail };
     },
     binder,
+    pods: bindings,
     stop() {
       dialect.stop();
       for (const r of reflectors) r.stop();

@@ -1,32 +1,23 @@
-// Removes the quorum gate (wire/keys.ts SCHEDULING_GATE_GANG) from a gang's members: a strategic
+// Removes the gang gate (wire/keys.ts SCHEDULING_GATE_GANG) from a gang's members: a strategic
 // merge patch that deletes that one entry of spec.schedulingGates by its name (the list merges on
 // name), leaving any other gate alone. Gangs go one at a time, each gang's members together, so they
 // enter kube-scheduler's queue back to back.
 
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { PodRef } from '../../core/gang/planner.js';
 import { SCHEDULING_GATE_GANG } from '../../wire/keys.js';
 import type { Ungater } from '../ports.js';
-import { createBindingClient, type BindingClient } from './binding.js';
+import type { PodClient } from './binding.js';
 
 /** A gate removal not answered in this long counts as failed (the planner sends it again). */
 const PATCH_TIMEOUT_MS = 10_000;
 
 export class GateRemover implements Ungater {
-  private readonly api: BindingClient;
   private readonly queue: PodRef[][] = [];
   private running = false;
 
-  constructor(kc: KubeConfig, private readonly logger: Logger, private readonly onDone: (result: 'removed' | 'failed') => void = () => undefined) {
-    // Its own kept-alive connections (binding.ts): a gang's gates are removed together, one patch each.
-    this.api = createBindingClient(kc);
-  }
-
-  /** Closes the kept-alive connections (removals still queued fail and are logged). */
-  close(): void {
-    this.api.close();
-  }
+  /** `api`: the live cluster's kept-alive pod client (binding.ts), shared with the binder and closed with it. */
+  constructor(private readonly api: PodClient, private readonly logger: Logger, private readonly onDone: (result: 'removed' | 'failed') => void = () => undefined) {}
 
   ungate(batches: readonly PodRef[][]): void {
     this.queue.push(...batches);
